@@ -1,0 +1,37 @@
+# Two entry points do all set-up on a fresh machine: `make run` and `make test`.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+DEBIAN_DATA := /usr/share/datasets/fashion-mnist
+
+.PHONY: run test data install bench clean
+
+$(BIN)/fashiongan: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[test]'
+	touch $@
+
+install: $(BIN)/fashiongan
+
+# Debian's dataset package where apt is available (root), else the data layer downloads into the cache.
+data: install
+	@if [ ! -d $(DEBIAN_DATA) ] && command -v apt-get >/dev/null 2>&1 && [ "$$(id -u)" = 0 ]; then \
+		apt-get install -y -qq dataset-fashion-mnist >/dev/null 2>&1 || \
+		{ apt-get update -qq && apt-get install -y -qq dataset-fashion-mnist; } || true; \
+	fi
+	$(BIN)/fashiongan data info
+
+run: data
+	$(BIN)/fashiongan data show --out out/classes.png
+	$(BIN)/fashiongan classify eval --checkpoint pretrained:evaluator --confusion out/evaluator-confusion.png
+	$(BIN)/fashiongan robustness --checkpoint pretrained:cnn --attack fgsm --eps 0,0.05,0.1,0.2 --n 2000 --plot out/cnn-fgsm.png
+
+test: data
+	$(BIN)/python -m pytest
+
+bench: data
+	$(BIN)/python benchmarks/classifiers.py
+
+clean:
+	rm -rf $(VENV) out runs

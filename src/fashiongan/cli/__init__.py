@@ -1,0 +1,34 @@
+"""The `fashiongan` command: a thin shell over library calls, one module per command group."""
+
+from __future__ import annotations
+
+import typer
+from typer.core import TyperGroup
+
+from fashiongan.cli import data
+from fashiongan.cli.common import err_console
+from fashiongan.errors import FashionGANError
+
+
+class _FriendlyErrors(TyperGroup):
+    """Turn user errors into one line on stderr and exit code 1; tracebacks stay for bugs."""
+
+    def invoke(self, ctx):  # noqa: ANN001 - click's signature
+        try:
+            return super().invoke(ctx)
+        except FashionGANError as exc:
+            err_console.print(f"[red]error:[/] {exc}", soft_wrap=True, highlight=False)
+            raise typer.Exit(1) from None
+
+
+app = typer.Typer(
+    cls=_FriendlyErrors,
+    help="Classify, generate, colorize and restyle fashion imagery.",
+    no_args_is_help=True,
+    pretty_exceptions_show_locals=False,
+)
+app.add_typer(data.app, name="data")
+
+
+def main() -> None:
+    app()

@@ -1,0 +1,41 @@
+"""What every command shares: console output, --json printing, option parsing helpers."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import typer
+from rich.console import Console
+
+from fashiongan.errors import FashionGANError
+
+console = Console()
+err_console = Console(stderr=True)
+
+
+def print_json(value: Any) -> None:
+    """Machine-readable output on stdout, nothing else on it."""
+    typer.echo(json.dumps(value, indent=2, default=str))
+
+
+def parse_floats(text: str, name: str, low: float, high: float) -> list[float]:
+    """'0,0.05,0.1' -> [0.0, 0.05, 0.1], each checked to lie in [low, high]."""
+    try:
+        values = [float(part) for part in text.split(",") if part.strip()]
+    except ValueError:
+        raise FashionGANError(f"{name} must be comma-separated numbers, got {text!r}") from None
+    if not values:
+        raise FashionGANError(f"{name} needs at least one value")
+    for v in values:
+        if not low <= v <= high:
+            raise FashionGANError(f"{name} value {v} is outside [{low}, {high}]")
+    return values
+
+
+def choice(value: str, allowed: list[str], what: str) -> str:
+    """Check ``value`` is one of ``allowed`` (case-insensitive), with a one-line error that lists them."""
+    lowered = value.lower()
+    if lowered not in allowed:
+        raise FashionGANError(f"unknown {what} {value!r}; choose one of: {', '.join(allowed)}")
+    return lowered

@@ -1,0 +1,48 @@
+"""`fashiongan data ...`: where the data is and what it looks like."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Optional
+
+import numpy as np
+import typer
+from rich.table import Table
+
+from fashiongan.cli.common import console, print_json
+from fashiongan.data import fashion_mnist as fm
+from fashiongan.viz import save_grid
+
+app = typer.Typer(help="Fashion-MNIST: locate, verify, describe and show the data.", no_args_is_help=True)
+DataDir = typer.Option(None, "--data-dir", help="Folder with the four IDX files (else FASHIONGAN_DATA, cache, Debian).")
+
+
+@app.command()
+def info(data_dir: Optional[Path] = DataDir, as_json: bool = typer.Option(False, "--json")) -> None:
+    """Where the data was found, counts per split and per-class balance."""
+    result = fm.info(data_dir)
+    if as_json:
+        print_json(result)
+        return
+    console.print(f"Fashion-MNIST found in [bold]{result['source']}[/] (checksums verified)")
+    table = Table("class", *result["splits"])
+    for i, name in enumerate(fm.CLASSES):
+        table.add_row(f"{i} {name}", *(str(s["per_class"][name]) for s in result["splits"].values()))
+    table.add_row("[bold]total", *(f"[bold]{s['count']}" for s in result["splits"].values()))
+    console.print(table)
+
+
+@app.command()
+def show(
+    out: Path = typer.Option(..., "--out", help="PNG to write."),
+    per_class: int = typer.Option(10, "--per-class", min=1, max=50),
+    split: str = typer.Option("train", help="train or test"),
+    seed: int = typer.Option(0),
+    data_dir: Optional[Path] = DataDir,
+) -> None:
+    """A labelled grid: a row of examples for every class."""
+    data = fm.load(split, data_dir)
+    rng = np.random.default_rng(seed)
+    rows = [rng.choice(np.flatnonzero(data.labels == c), per_class, replace=False) for c in range(len(fm.CLASSES))]
+    path = save_grid(data.images[np.concatenate(rows)], out, nrow=per_class, row_labels=list(fm.CLASSES))
+    console.print(f"wrote {path}")

@@ -1,0 +1,97 @@
+"""Pictures people would rather look at than read: image grids, curves, confusion matrices."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Mapping, Sequence
+
+import numpy as np
+from PIL import Image, ImageDraw, ImageFont
+
+from fashiongan.atomic import atomic_write
+
+
+def grid_image(
+    images: np.ndarray, nrow: int, scale: int = 2, pad: int = 2, row_labels: Sequence[str] | None = None
+) -> Image.Image:
+    """uint8 images (N, H, W) or (N, H, W, 3) tiled ``nrow`` per row, optionally with a label per row."""
+    images = np.asarray(images)
+    if images.ndim == 3:
+        images = np.repeat(images[..., None], 3, axis=-1)
+    n, h, w, _ = images.shape
+    rows = -(-n // nrow)
+    label_w = 0
+    font = ImageFont.load_default()
+    if row_labels:
+        label_w = max(int(ImageDraw.Draw(Image.new("L", (1, 1))).textlength(t, font=font)) for t in row_labels) + 8
+    cell_h, cell_w = h * scale + pad, w * scale + pad
+    canvas = Image.new("RGB", (label_w + nrow * cell_w + pad, rows * cell_h + pad), (255, 255, 255))
+    draw = ImageDraw.Draw(canvas)
+    for i, tile in enumerate(images):
+        r, c = divmod(i, nrow)
+        img = Image.fromarray(tile).resize((w * scale, h * scale), Image.NEAREST)
+        canvas.paste(img, (label_w + pad + c * cell_w, pad + r * cell_h))
+    for r, text in enumerate(row_labels or []):
+        draw.text((4, pad + r * cell_h + cell_h // 2 - 6), text, fill=(0, 0, 0), font=font)
+    return canvas
+
+
+def save_grid(images: np.ndarray, path: str | Path, nrow: int, **kwargs) -> Path:
+    """Save a grid of uint8 images as PNG (see ``grid_image``)."""
+    return atomic_write(path, grid_image(images, nrow, **kwargs).save)
+
+
+def save_gif(frames: Sequence[Image.Image], path: str | Path, ms_per_frame: int = 300) -> Path:
+    """An animated GIF of grids, e.g. the samples of each epoch."""
+    first, *rest = frames
+    return atomic_write(path, lambda tmp: first.save(tmp, save_all=True, append_images=rest, duration=ms_per_frame, loop=0))
+
+
+def _pyplot():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
+def plot_curves(
+    curves: Mapping[str, tuple[Sequence[float], Sequence[float]]],
+    path: str | Path,
+    xlabel: str,
+    ylabel: str,
+    title: str = "",
+) -> Path:
+    """Line plot of named (x, y) series."""
+    plt = _pyplot()
+    fig, ax = plt.subplots(figsize=(6, 4), dpi=120)
+    for name, (x, y) in curves.items():
+        ax.plot(x, y, marker="o" if len(x) < 30 else None, label=name)
+    ax.set(xlabel=xlabel, ylabel=ylabel, title=title)
+    ax.grid(alpha=0.3)
+    ax.legend()
+    fig.tight_layout()
+    return _save_figure(fig, path)
+
+
+def plot_confusion(matrix: np.ndarray, classes: Sequence[str], path: str | Path, title: str = "") -> Path:
+    """A confusion matrix (rows: true class, columns: predicted) with counts in the cells."""
+    plt = _pyplot()
+    fig, ax = plt.subplots(figsize=(7, 6), dpi=120)
+    ax.imshow(matrix, cmap="Blues")
+    ax.set_xticks(range(len(classes)), classes, rotation=45, ha="right")
+    ax.set_yticks(range(len(classes)), classes)
+    ax.set(xlabel="predicted", ylabel="true", title=title)
+    threshold = matrix.max() / 2
+    for (i, j), v in np.ndenumerate(matrix):
+        ax.text(j, i, int(v), ha="center", va="center", fontsize=7, color="white" if v > threshold else "black")
+    fig.tight_layout()
+    return _save_figure(fig, path)
+
+
+def _save_figure(fig, path: str | Path) -> Path:
+    try:
+        return atomic_write(path, fig.savefig)
+    finally:
+        _pyplot().close(fig)
