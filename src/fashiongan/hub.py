@@ -46,6 +46,8 @@ class Checkpoint:
 def shipped() -> list[str]:
     """Names usable as ``pretrained:NAME``."""
     root = resources.files("fashiongan") / "pretrained"
+    if not root.is_dir():  # git keeps no empty folder: a checkout without shipped weights has none
+        return []
     return sorted(p.name for p in root.iterdir() if p.is_dir() and (p / CONFIG_FILE).is_file())
 
 
@@ -88,12 +90,14 @@ def save_pretrained(
     full["fashiongan_version"] = __version__
     full["nets"] = {role: nets.spec(module) for role, module in modules.items()}
     full["main"] = main or next(iter(modules))
+    # Serialise the config first: a config that cannot be written must not leave new weights
+    # beside an old config.json.
+    text = json.dumps(full, indent=2, sort_keys=True, default=_json_default)
     weights = _flatten(modules)
     atomic_write(directory / WEIGHTS_FILE, lambda tmp: save_file(weights, tmp))
     if training_state is not None:
         state = {k: v.detach().cpu().contiguous() for k, v in training_state.items()}
         atomic_write(directory / TRAINING_FILE, lambda tmp: save_file(state, tmp))
-    text = json.dumps(full, indent=2, sort_keys=True, default=_json_default)
     atomic_write(directory / CONFIG_FILE, lambda tmp: Path(tmp).write_text(text + "\n"))
     return directory
 
@@ -158,7 +162,14 @@ def load_checkpoint(source: str | Path, roles: list[str] | None = None) -> Check
     for role, net_spec in config["nets"].items():
         if role not in stored_roles or (roles is not None and role not in roles):
             continue
-        module = nets.build(net_spec["arch"], **net_spec.get("kwargs", {}))
+        config_path = directory / CONFIG_FILE
+        if not (isinstance(net_spec, dict) and isinstance(net_spec.get("arch"), str)
+                and isinstance(net_spec.get("kwargs", {}), dict)):
+            raise CheckpointError(f'{config_path}: nets.{role} should be {{"arch": NAME, "kwargs": {{...}}}}')
+        try:
+            module = nets.build(net_spec["arch"], **net_spec.get("kwargs", {}))
+        except CheckpointError as exc:
+            raise CheckpointError(f"{config_path}: {exc}") from None
         load_state(module, weights, role, directory / WEIGHTS_FILE)
         built[role] = module.eval()
     if config["main"] not in built:

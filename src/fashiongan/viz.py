@@ -37,14 +37,22 @@ def grid_image(
 
 
 def save_grid(images: np.ndarray, path: str | Path, nrow: int, **kwargs) -> Path:
-    """Save a grid of uint8 images as PNG (see ``grid_image``)."""
-    return atomic_write(path, grid_image(images, nrow, **kwargs).save)
+    """Save a grid of uint8 images as PNG, or the format the suffix names (see ``grid_image``)."""
+    image = grid_image(images, nrow, **kwargs)
+    # The format is given explicitly: the temp file's name is not the one the user asked for.
+    fmt = Image.registered_extensions().get(Path(path).suffix.lower(), "PNG")
+    return atomic_write(path, lambda tmp: image.save(tmp, format=fmt))
 
 
 def save_gif(frames: Sequence[Image.Image], path: str | Path, ms_per_frame: int = 300) -> Path:
     """An animated GIF of grids, e.g. the samples of each epoch."""
     first, *rest = frames
-    return atomic_write(path, lambda tmp: first.save(tmp, save_all=True, append_images=rest, duration=ms_per_frame, loop=0))
+    return atomic_write(
+        path,
+        lambda tmp: first.save(
+            tmp, format="GIF", save_all=True, append_images=rest, duration=ms_per_frame, loop=0
+        ),
+    )
 
 
 def _pyplot():
@@ -92,6 +100,9 @@ def plot_confusion(matrix: np.ndarray, classes: Sequence[str], path: str | Path,
 
 def _save_figure(fig, path: str | Path) -> Path:
     try:
-        return atomic_write(path, fig.savefig)
+        fmt = Path(path).suffix.lower().lstrip(".")
+        if fmt not in fig.canvas.get_supported_filetypes():
+            fmt = "png"  # the format is given explicitly: the temp file's name is not the user's
+        return atomic_write(path, lambda tmp: fig.savefig(tmp, format=fmt))
     finally:
         _pyplot().close(fig)

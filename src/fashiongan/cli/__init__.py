@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import typer
+from rich.markup import escape
 from typer.core import TyperGroup
 
 from fashiongan.cli import data
@@ -17,7 +18,7 @@ class _FriendlyErrors(TyperGroup):
         try:
             return super().invoke(ctx)
         except FashionGANError as exc:
-            err_console.print(f"[red]error:[/] {exc}", soft_wrap=True, highlight=False)
+            err_console.print(f"[red]error:[/] {escape(str(exc))}", soft_wrap=True, highlight=False)
             raise typer.Exit(1) from None
 
 

@@ -7,10 +7,12 @@ from typing import Optional
 
 import numpy as np
 import typer
+from rich.markup import escape
 from rich.table import Table
 
 from fashiongan.cli.common import console, print_json
 from fashiongan.data import fashion_mnist as fm
+from fashiongan.errors import FashionGANError
 from fashiongan.viz import save_grid
 
 app = typer.Typer(help="Fashion-MNIST: locate, verify, describe and show the data.", no_args_is_help=True)
@@ -24,7 +26,9 @@ def info(data_dir: Optional[Path] = DataDir, as_json: bool = typer.Option(False,
     if as_json:
         print_json(result)
         return
-    console.print(f"Fashion-MNIST found in [bold]{result['source']}[/] (checksums verified)")
+    verified = all(s["verified"] for s in result["splits"].values())
+    note = "checksums verified" if verified else "not the official files: checked as IDX, no checksums"
+    console.print(f"Fashion-MNIST found in [bold]{escape(result['source'])}[/] ({note})")
     table = Table("class", *result["splits"])
     for i, name in enumerate(fm.CLASSES):
         table.add_row(f"{i} {name}", *(str(s["per_class"][name]) for s in result["splits"].values()))
@@ -42,7 +46,14 @@ def show(
 ) -> None:
     """A labelled grid: a row of examples for every class."""
     data = fm.load(split, data_dir)
+    counts = np.bincount(data.labels, minlength=len(fm.CLASSES))
+    fewest = int(counts.argmin())
+    if counts[fewest] < per_class:  # a user's subset may be small
+        advice = f"use --per-class {counts[fewest]} or less" if counts[fewest] else "it cannot show every class"
+        raise FashionGANError(
+            f"the {split} split has only {counts[fewest]} images of {fm.CLASSES[fewest]!r}; {advice}"
+        )
     rng = np.random.default_rng(seed)
     rows = [rng.choice(np.flatnonzero(data.labels == c), per_class, replace=False) for c in range(len(fm.CLASSES))]
     path = save_grid(data.images[np.concatenate(rows)], out, nrow=per_class, row_labels=list(fm.CLASSES))
-    console.print(f"wrote {path}")
+    console.print(f"wrote {escape(str(path))}", soft_wrap=True)

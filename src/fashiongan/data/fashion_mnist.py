@@ -3,18 +3,27 @@
 Search order: an explicit directory (``--data-dir`` or ``FASHIONGAN_DATA``), the user cache,
 Debian's ``dataset-fashion-mnist`` package, else a download from the official mirror into the cache.
 The checksums are of the *decompressed* bytes because Debian recompresses the .gz files.
+
+Which files are checksummed: a file with an official name (``train-images-idx3-ubyte[.gz]`` ...)
+whose IDX header claims the official count (60000 train, 10000 test) says it *is* the official
+file, so it must match the official sha256; a corrupted copy of the real data is caught this way.
+Any other file with an official name (a user's own subset or relabelled set in the same format)
+is accepted unverified, though it still has to be well-formed IDX (magic, 28x28, lengths, labels 0-9).
+
+The arrays a ``Split`` holds are read-only: ``load`` hands the same arrays to every caller.
+Copy them (``split.images.copy()``) before changing them in place.
 """
 
 from __future__ import annotations
 
 import gzip
 import hashlib
+import http.client
 import json
 import os
 import re
 import shutil
 import struct
-import tempfile
 import urllib.request
 import zlib
 from dataclasses import dataclass
@@ -25,6 +34,7 @@ import numpy as np
 import platformdirs
 import torch
 
+from fashiongan.atomic import atomic_write
 from fashiongan.data.transforms import to_float
 from fashiongan.errors import DataError, FashionGANError
 
@@ -46,6 +56,9 @@ CHECKSUMS = {
     "train-labels-idx1-ubyte": "bad3541b69d91243",
     "t10k-labels-idx1-ubyte": "0402a96d92fd2663",
 }
+# Item counts the official files' headers give: a file with an official name claiming this count is checksummed.
+OFFICIAL_COUNTS = {"train": 60000, "test": 10000}
+_OFFICIAL_COUNT = {stem: OFFICIAL_COUNTS[split] for (split, _), stem in FILES.items()}
 MIRROR = "http://fashion-mnist.s3-website.eu-central-1.amazonaws.com/"
 DEBIAN_DIR = Path("/usr/share/datasets/fashion-mnist")
 IMAGE_MAGIC, LABEL_MAGIC = 0x00000803, 0x00000801
@@ -70,7 +83,7 @@ class Split:
 
     def tensors(self) -> tuple[torch.Tensor, torch.Tensor]:
         """Images as float (N, 1, 28, 28) in [-1, 1] and labels as int64."""
-        return to_float(self.images), torch.as_tensor(self.labels, dtype=torch.long)
+        return to_float(torch.from_numpy(self.images.copy())), torch.tensor(self.labels, dtype=torch.long)
 
     def dataset(self) -> torch.utils.data.TensorDataset:
         return torch.utils.data.TensorDataset(*self.tensors())
@@ -87,8 +100,10 @@ _ALIASES = {_normalise(c): i for i, c in enumerate(CLASSES)} | {"tshirt": 0, "to
 
 def label_index(label: str | int) -> int:
     """A class index from a name ("sneaker", "Ankle boot", "t-shirt") or an index (9, "9")."""
-    if isinstance(label, str) and label.strip().isdigit():
+    if isinstance(label, str) and label.strip().isdecimal():
         label = int(label.strip())
+    if isinstance(label, np.integer):  # e.g. an element of Split.labels
+        label = int(label)
     if isinstance(label, int) and not isinstance(label, bool):
         if 0 <= label < len(CLASSES):
             return label
@@ -150,16 +165,18 @@ def _download(target: Path) -> Path:
             continue
         url = f"{MIRROR}{stem}.gz"
         try:
-            with urllib.request.urlopen(url, timeout=60) as response, tempfile.NamedTemporaryFile(
-                dir=target, delete=False, suffix=".tmp"
-            ) as tmp:
-                shutil.copyfileobj(response, tmp)
-        except OSError as exc:
+            with urllib.request.urlopen(url, timeout=60) as response:
+                atomic_write(target / f"{stem}.gz", lambda tmp: _copy_to(response, tmp))
+        except (OSError, http.client.HTTPException) as exc:
             raise DataError(
                 f"Fashion-MNIST not found locally and the download of {url} failed ({exc}); {HOW_TO_GET}"
             ) from exc
-        os.replace(tmp.name, target / f"{stem}.gz")
     return target
+
+
+def _copy_to(stream, path: str) -> None:
+    with open(path, "wb") as f:
+        shutil.copyfileobj(stream, f)
 
 
 # ---------------------------------------------------------------- parsing
@@ -189,14 +206,21 @@ def parse_idx(raw: bytes, magic: int, path: Path) -> np.ndarray:
     expected = int(np.prod(shape))
     if len(raw) - header != expected:
         raise DataError(f"{path} holds {len(raw) - header} bytes of data, its header promises {expected}")
-    return np.frombuffer(raw, dtype=np.uint8, offset=header).reshape(shape)
+    return np.frombuffer(raw, dtype=np.uint8, offset=header).reshape(shape)  # read-only, like the cached arrays
+
+
+def _claims_official(stem: str, raw: bytes) -> bool:
+    """Whether a file's name and IDX header say it is one of the official Fashion-MNIST files."""
+    count = _OFFICIAL_COUNT.get(stem)
+    return count is not None and len(raw) >= 8 and struct.unpack(">I", raw[4:8])[0] == count
 
 
 def _verified(path: Path, verify: bool) -> bytes:
+    """The decompressed bytes of ``path``; with ``verify``, checksummed if it claims to be an official file."""
     raw = _read_bytes(path)
     stem = path.name.removesuffix(".gz")
     expected = CHECKSUMS.get(stem)
-    if verify and expected and not hashlib.sha256(raw).hexdigest().startswith(expected):
+    if verify and expected and _claims_official(stem, raw) and not hashlib.sha256(raw).hexdigest().startswith(expected):
         raise DataError(
             f"{path} fails its checksum (sha256 of the decompressed bytes should start {expected}); "
             "the file is corrupt or not Fashion-MNIST: delete it and fetch it again"
@@ -229,24 +253,24 @@ def load(split: str = "train", data_dir: str | Path | None = None, verify: bool 
     if split not in SPLITS:
         raise FashionGANError(f"unknown split {split!r}; use one of: {', '.join(SPLITS)}")
     directory = locate(data_dir).resolve()
-    return _load_cached(directory, split, verify)
+    # The files' size and mtime are part of the in-memory key too, so an edited file is re-read.
+    return _load_cached(directory, split, verify, json.dumps(_fingerprint(directory, split), sort_keys=True))
 
 
 @lru_cache(maxsize=8)
-def _load_cached(directory: Path, split: str, verify: bool) -> Split:
+def _load_cached(directory: Path, split: str, verify: bool, stamp: str | None = None) -> Split:
     key = hashlib.sha256(f"{directory}|{split}|{verify}".encode()).hexdigest()[:16]
     parsed = cache_dir() / "parsed" / key
-    fingerprint = _fingerprint(directory, split)
+    fingerprint = json.loads(stamp) if stamp is not None else _fingerprint(directory, split)
     try:
         if json.loads((parsed / "source.json").read_text()) == fingerprint:
-            return Split(
-                split,
-                np.load(parsed / "images.npy", allow_pickle=False),
-                np.load(parsed / "labels.npy", allow_pickle=False),
-                directory,
-            )
-    except (OSError, ValueError):
-        pass
+            images = np.load(parsed / "images.npy", allow_pickle=False)
+            labels = np.load(parsed / "labels.npy", allow_pickle=False)
+            if images.dtype == np.uint8 and labels.dtype == np.uint8 and len(images) == len(labels):
+                images.flags.writeable = labels.flags.writeable = False
+                return Split(split, images, labels, directory)
+    except (OSError, ValueError, EOFError):
+        pass  # a missing, stale or damaged cache entry: parse again
     data = read_split(directory, split, verify)
     _write_cache(parsed, data, fingerprint)
     return data
@@ -267,7 +291,11 @@ def _write_cache(parsed: Path, data: Split, fingerprint: dict) -> None:
 
 
 def info(data_dir: str | Path | None = None) -> dict:
-    """Where the data was found, counts per split and the per-class balance."""
+    """Where the data was found, counts per split and the per-class balance.
+
+    ``verified`` says whether a split's files were checked against the official checksums
+    (they are when they claim to be the official files; see the module docstring).
+    """
     result: dict = {"source": None, "splits": {}}
     for split in SPLITS:
         data = load(split, data_dir)
@@ -275,6 +303,7 @@ def info(data_dir: str | Path | None = None) -> dict:
         counts = np.bincount(data.labels, minlength=len(CLASSES))
         result["splits"][split] = {
             "count": len(data),
+            "verified": len(data) == OFFICIAL_COUNTS[split],
             "per_class": {name: int(n) for name, n in zip(CLASSES, counts)},
         }
     return result

@@ -1,0 +1,67 @@
+"""The contract between a training recipe and the engine.
+
+An objective says *what* one training step computes, as phases: each phase is a loss
+function of (nets, batch, ctx) that the engine differentiates and hands to one optimiser.
+The engine owns everything else (loop, backward, step, checkpoints, logging), so a new
+variant is a few loss functions and a phase list; no loops, no I/O.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Callable, Mapping
+
+import numpy as np
+import torch
+from torch import nn
+
+Nets = Mapping[str, nn.Module]
+Batch = Mapping[str, torch.Tensor]
+Losses = dict[str, torch.Tensor]
+
+
+@dataclass
+class Context:
+    """What a loss function may read besides nets and batch."""
+
+    step: int
+    hp: Mapping[str, Any]
+    state: dict[str, torch.Tensor]
+    seed: int
+    device: torch.device
+    eval_data: Batch | None = None
+
+
+@dataclass(frozen=True)
+class Phase:
+    """One optimiser update: ``loss`` returns {"loss": tensor to minimise, other names: logged values}."""
+
+    name: str
+    optimizer: str
+    loss: Callable[[Nets, Batch, Context], Losses]
+    every: int = 1
+    after: Callable[[Nets, Context], None] | None = None
+
+
+@dataclass
+class Report:
+    """What an objective shows at the end of an epoch: numbers, and optionally a grid of images."""
+
+    metrics: dict[str, float] = field(default_factory=dict)
+    grid: np.ndarray | None = None
+    nrow: int = 8
+    row_labels: list[str] | None = None
+
+
+@dataclass(frozen=True)
+class Objective:
+    """A training recipe, found by name from the config's ``model``."""
+
+    name: str
+    description: str
+    phases: Callable[[Mapping[str, Any]], list[Phase]]
+    roles: tuple[str, ...]
+    main: str
+    conditional: bool = False
+    initial_state: Callable[[Mapping[str, Any]], dict[str, torch.Tensor]] = lambda hp: {}
+    report: Callable[[Nets, Context], Report] | None = None

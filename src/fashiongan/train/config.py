@@ -1,0 +1,131 @@
+"""Training configs: YAML layers over one file of commented defaults, checked before training starts."""
+
+from __future__ import annotations
+
+import copy
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+from typing import Any, Mapping
+
+import yaml
+
+from fashiongan import nets as net_registry
+from fashiongan import objectives
+from fashiongan.errors import FashionGANError
+
+OPTIMIZERS = ("adam", "adamw", "sgd", "rmsprop")
+SCHEDULES = ("constant", "cosine", "onecycle")
+
+
+@dataclass
+class TrainConfig:
+    model: str
+    seed: int
+    data: dict[str, Any]
+    nets: dict[str, dict[str, Any]]
+    optim: dict[str, dict[str, Any]]
+    objective: dict[str, Any]
+    train: dict[str, Any] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        return copy.deepcopy(self.__dict__)
+
+
+def _read_yaml(text: str, origin: str) -> dict[str, Any]:
+    try:
+        value = yaml.safe_load(text) or {}
+    except yaml.YAMLError as exc:
+        raise FashionGANError(f"{origin} is not valid YAML ({exc})".replace("\n", " ")) from exc
+    if not isinstance(value, dict):
+        raise FashionGANError(f"{origin} must hold a mapping of settings")
+    return value
+
+
+def _packaged(name: str) -> dict[str, Any] | None:
+    path = resources.files("fashiongan") / "configs" / f"{name}.yaml"
+    return _read_yaml(path.read_text(), f"configs/{name}.yaml") if path.is_file() else None
+
+
+def merge(base: dict[str, Any], update: Mapping[str, Any], closed: bool = True, where: str = "") -> dict[str, Any]:
+    """Deep-merge ``update`` into a copy of ``base``. In a closed section (the top level and ``train``)
+    an unknown key is a typo and is rejected; the other sections are open."""
+    result = copy.deepcopy(base)
+    for key, value in update.items():
+        if closed and key not in result:
+            raise FashionGANError(f"unknown setting {where}{key!r}; known: {', '.join(map(str, result))}")
+        if isinstance(result.get(key), dict) and isinstance(value, Mapping):
+            result[key] = merge(result[key], value, closed=where == "" and key == "train", where=f"{where}{key}.")
+        else:
+            result[key] = copy.deepcopy(value)
+    return result
+
+
+def packaged_configs() -> list[str]:
+    """Names of the experiment configs shipped in the package (``configs/NAME.yaml``)."""
+    root = resources.files("fashiongan") / "configs"
+    return sorted(p.name[:-5] for p in root.iterdir() if p.name.endswith(".yaml") and p.name != "defaults.yaml")
+
+
+def load_config(
+    name: str | None = None, path: str | Path | None = None, overrides: Mapping[str, Any] | None = None
+) -> TrainConfig:
+    """Defaults, then the packaged experiment ``name`` (or the bare objective ``name``), then the
+    user's file, then ``overrides``."""
+    layers = []
+    if name is not None:
+        if name not in packaged_configs() and name not in objectives.names():
+            known = sorted(set(packaged_configs()) | set(objectives.names()))
+            raise FashionGANError(f"unknown model {name!r}; choose one of: {', '.join(known)}")
+        layers.append(_packaged(name) or {"model": name})
+    if path is not None:
+        path = Path(path)
+        if not path.is_file():
+            raise FashionGANError(f"config file {path} does not exist")
+        layers.append(_read_yaml(path.read_text(), str(path)))
+    layers.append(overrides or {})
+    settings = _packaged("defaults")
+    for layer in layers:
+        settings = merge(settings, layer)
+    if not settings["model"]:
+        raise FashionGANError("no model given; pass --model NAME (see `fashiongan models`) or set `model:` in the config")
+    objectives.get(settings["model"])
+    config = TrainConfig(**settings)
+    validate(config)
+    return config
+
+
+def validate(config: TrainConfig) -> None:
+    """Reject bad option combinations before any work is done (StudioGAN's compatibility check)."""
+    objective = objectives.get(config.model)
+    missing = [role for role in objective.roles if role not in config.nets]
+    if missing:
+        raise FashionGANError(f"model {config.model!r} needs nets {', '.join(missing)} in the config's `nets`")
+    known = set(net_registry.architectures())
+    for role, spec in config.nets.items():
+        if not isinstance(spec, Mapping) or spec.get("arch") not in known:
+            raise FashionGANError(f"nets.{role}.arch must be one of: {', '.join(sorted(known))}")
+    for name, opt in config.optim.items():
+        for role in opt.get("nets", [name]):
+            if role not in config.nets:
+                raise FashionGANError(f"optim.{name} updates net {role!r}, which is not in `nets`")
+        if opt.get("type", "adam") not in OPTIMIZERS:
+            raise FashionGANError(f"optim.{name}.type must be one of: {', '.join(OPTIMIZERS)}")
+        if opt.get("schedule", "constant") not in SCHEDULES:
+            raise FashionGANError(f"optim.{name}.schedule must be one of: {', '.join(SCHEDULES)}")
+        if not float(opt.get("lr", 1e-3)) > 0:
+            raise FashionGANError(f"optim.{name}.lr must be positive")
+    for phase in objective.phases(config.objective):
+        if phase.optimizer not in config.optim:
+            raise FashionGANError(f"model {config.model!r} needs an optimiser {phase.optimizer!r} in `optim`")
+    t = config.train
+    for key in ("batch_size", "epochs", "steps", "checkpoint_every", "log_every"):
+        if t.get(key) is not None and (not isinstance(t[key], int) or t[key] < 1):
+            raise FashionGANError(f"train.{key} must be a positive whole number, got {t[key]!r}")
+    if not (t.get("epochs") or t.get("steps") or t.get("minutes")):
+        raise FashionGANError("set a training budget: train.epochs, train.steps or train.minutes")
+    if t.get("minutes") is not None and not float(t["minutes"]) > 0:
+        raise FashionGANError("train.minutes must be positive")
+    decay = t.get("ema_decay")
+    if decay is not None and not 0 < float(decay) < 1:
+        raise FashionGANError("train.ema_decay must lie strictly between 0 and 1")

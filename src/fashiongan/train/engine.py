@@ -1,0 +1,245 @@
+"""The one training engine: every model, from a classifier to CycleGAN, runs through ``fit``.
+
+Read top to bottom: build nets and optimisers from the config, maybe resume, then loop over
+steps; each step runs the objective's phases (loss -> backward -> all-reduce -> optimiser step),
+and the loop saves checkpoints, sample grids and scalars. Nothing here knows any specific model.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Mapping
+
+import torch
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+from torch import nn
+from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
+
+from fashiongan import hub, nets as net_registry, objectives
+from fashiongan.data.datasets import TensorDict, load_training_data
+from fashiongan.errors import FashionGANError
+from fashiongan.objectives.base import Context, Phase
+from fashiongan.train import state as train_state
+from fashiongan.train.artifacts import Artifacts
+from fashiongan.train.config import TrainConfig, validate
+from fashiongan.train.distributed import Distributed
+
+EMA_SUFFIX = "_ema"
+UNBOUNDED = 10**12  # steps, when only a time budget is given
+
+
+class TrainingDiverged(FashionGANError):
+    """A loss became NaN or infinite; the last good checkpoint is kept."""
+
+
+@dataclass
+class FitResult:
+    out: Path
+    steps: int
+    seconds: float
+    metrics: dict[str, float]
+
+
+def _optimizers(config: TrainConfig, nets: Mapping[str, nn.Module]) -> dict[str, torch.optim.Optimizer]:
+    made = {}
+    for name, spec in config.optim.items():
+        params = [p for role in spec.get("nets", [name]) for p in nets[role].parameters()]
+        kind = spec.get("type", "adam")
+        options: dict[str, Any] = {"lr": float(spec.get("lr", 1e-3)), "weight_decay": float(spec.get("weight_decay", 0))}
+        if kind in ("adam", "adamw"):
+            options["betas"] = tuple(spec.get("betas", (0.9, 0.999)))
+        if kind == "sgd":
+            options["momentum"] = float(spec.get("momentum", 0.9))
+        cls = {"adam": torch.optim.Adam, "adamw": torch.optim.AdamW, "sgd": torch.optim.SGD, "rmsprop": torch.optim.RMSprop}
+        made[name] = cls[kind](params, **options)
+    return made
+
+
+def _lr_factor(schedule: str, step: int, total: int) -> float:
+    """Learning-rate multiplier as a pure function of the step, so resume needs no scheduler state."""
+    progress = min(step / max(total, 1), 1.0)
+    if schedule == "cosine":
+        return 0.5 * (1 + math.cos(math.pi * progress))
+    if schedule == "onecycle":
+        warm = 0.15
+        if progress < warm:
+            return 0.04 + 0.96 * progress / warm
+        return 0.5 * (1 + math.cos(math.pi * (progress - warm) / (1 - warm))) * 0.999 + 0.001
+    return 1.0
+
+
+def _batch(data: TensorDict, seed: int, epoch: int, index: int, size: int, dist: Distributed) -> TensorDict:
+    """Batch ``index`` of ``epoch``: a per-epoch permutation from the seed, so resume sees the same order."""
+    count = len(next(iter(data.values())))
+    order = torch.randperm(count, generator=torch.Generator().manual_seed(seed * 1_000_003 + epoch))
+    start = (index * dist.world + dist.rank) * size
+    chosen = order[start : start + size].to(next(iter(data.values())).device)
+    return {key: value[chosen] for key, value in data.items()}
+
+
+def _run_phase(phase: Phase, nets, optimizer: torch.optim.Optimizer, batch, ctx: Context, dist: Distributed) -> dict[str, float]:
+    optimizer.zero_grad(set_to_none=True)
+    losses = phase.loss(nets, batch, ctx)
+    loss = losses["loss"]
+    if not torch.isfinite(loss):
+        raise TrainingDiverged(f"the {phase.name} loss became {loss.item()} at step {ctx.step}")
+    loss.backward()
+    dist.average_gradients(p for group in optimizer.param_groups for p in group["params"])
+    optimizer.step()
+    if phase.after is not None:
+        phase.after(nets, ctx)
+    return {f"{phase.name}/{key}": value.item() for key, value in losses.items()}
+
+
+def _channels_last(batch: TensorDict) -> TensorDict:
+    return {k: v.contiguous(memory_format=torch.channels_last) if v.dim() == 4 else v for k, v in batch.items()}
+
+
+def fit(config: TrainConfig, out: str | Path, resume: str | Path | None = None, progress: bool = True) -> FitResult:
+    """Train ``config`` into the checkpoint directory ``out`` (continuing ``resume`` if given)."""
+    validate(config)
+    settings = config.train
+    dist = Distributed.from_env(settings.get("device", "auto"))
+    out = Path(out)
+    objective = objectives.get(config.model)
+    torch.manual_seed(config.seed)
+
+    data = load_training_data(config.data)
+    train_data = {k: v.to(dist.device) for k, v in data.train.items()}
+    eval_data = {k: v.to(dist.device) for k, v in data.eval.items()} if data.eval else None
+    nets = {
+        role: net_registry.build(spec["arch"], **spec.get("kwargs", {})).to(dist.device)
+        for role, spec in config.nets.items()
+    }
+    if settings.get("channels_last"):
+        nets = {role: net.to(memory_format=torch.channels_last) for role, net in nets.items()}
+    optimizers = _optimizers(config, nets)
+    phases = objective.phases(config.objective)
+    ema = None
+    if settings.get("ema_decay"):
+        ema = AveragedModel(nets[objective.main], multi_avg_fn=get_ema_multi_avg_fn(settings["ema_decay"]), use_buffers=True)
+    saved_nets = {**nets, **({"ema": ema} if ema else {})}
+    torch.manual_seed(config.seed + dist.rank)  # same init on every rank, different noise per rank
+
+    start, objective_state, history = 0, objective.initial_state(config.objective), {}
+    if resume is not None:
+        start, objective_state, history = _resume(Path(resume), config, saved_nets, optimizers)
+        if dist.rank:
+            torch.manual_seed(config.seed + 7919 * dist.rank + start)
+
+    batch_size = settings["batch_size"]
+    per_epoch = max(len(data) // (batch_size * dist.world), 1)
+    total = settings["steps"] or (settings["epochs"] * per_epoch if settings["epochs"] else UNBOUNDED)
+    deadline = time.monotonic() + 60 * float(settings["minutes"]) if settings.get("minutes") else None
+    artifacts = Artifacts(out, enabled=dist.is_main, samples=settings.get("samples", True))
+    ctx = Context(step=start, hp=config.objective, state=objective_state, seed=config.seed, device=dist.device, eval_data=eval_data)
+    metrics: dict[str, float] = {}
+    began = time.monotonic()
+
+    def save(next_step: int) -> None:
+        if not dist.is_main:
+            return
+        inference = {objective.main: nets[objective.main]}
+        if ema is not None:
+            inference[objective.main + EMA_SUFFIX] = ema.module
+        tensors, meta = train_state.pack(saved_nets, optimizers, ctx.state, history)
+        hub.save_pretrained(
+            out,
+            inference,
+            {
+                "model": config.model,
+                "conditional": objective.conditional,
+                "train_config": config.to_dict(),
+                "training": {**meta, "step": next_step, "epoch": next_step / per_epoch, "world_size": dist.world},
+                "metrics": metrics,
+            },
+            main=objective.main + EMA_SUFFIX if ema is not None else objective.main,
+            training_state=tensors,
+        )
+
+    bar = Progress(
+        TextColumn(f"[bold]{config.model}"), BarColumn(), MofNCompleteColumn(), TextColumn("{task.fields[rate]}"),
+        TimeElapsedColumn(), TimeRemainingColumn(), TextColumn("{task.fields[losses]}"),
+        disable=not (progress and dist.is_main),
+    )
+    step = start
+    with bar:
+        task = bar.add_task("train", total=None if total == UNBOUNDED else total, completed=start, rate="", losses="")
+        for step in range(start, total):
+            epoch, index = divmod(step, per_epoch)
+            batch = _batch(train_data, config.seed, epoch, index, batch_size, dist)
+            if settings.get("channels_last"):
+                batch = _channels_last(batch)
+            ctx.step = step
+            for name, optimizer in optimizers.items():
+                factor = _lr_factor(config.optim[name].get("schedule", "constant"), step, total)
+                for group in optimizer.param_groups:
+                    group["lr"] = group.setdefault("initial_lr", group["lr"]) * factor
+            for net in nets.values():
+                net.train()
+            logs: dict[str, float] = {}
+            for phase in phases:
+                if step % phase.every == 0:
+                    logs.update(_run_phase(phase, nets, optimizers[phase.optimizer], batch, ctx, dist))
+            if ema is not None:
+                ema.update_parameters(nets[objective.main])
+            for key, value in logs.items():
+                steps, values = history.setdefault(key, ([], []))
+                steps.append(step)
+                values.append(value)
+            if step % settings["log_every"] == 0:
+                artifacts.scalars(logs, step)
+            done = step + 1 == total or (deadline is not None and time.monotonic() >= deadline)
+            epoch_end = (step + 1) % per_epoch == 0
+            if epoch_end or done:
+                metrics = _report(objective, nets, ema, ctx, artifacts, step + 1)
+                for key, value in metrics.items():
+                    steps, values = history.setdefault(f"eval/{key}", ([], []))
+                    steps.append(step + 1)
+                    values.append(value)
+            if epoch_end or done or (step + 1) % settings["checkpoint_every"] == 0:
+                save(step + 1)
+            elapsed = time.monotonic() - began
+            bar.update(
+                task, completed=step + 1, rate=f"{(step + 1 - start) / max(elapsed, 1e-9):.1f} it/s",
+                losses=" ".join(f"{k}={v:.3g}" for k, v in logs.items() if k.endswith("loss")),
+            )
+            if done:
+                break
+    artifacts.finish(history)
+    dist.barrier()
+    dist.close()
+    return FitResult(out, step + 1, time.monotonic() - began, metrics)
+
+
+def _report(objective, nets, ema, ctx: Context, artifacts: Artifacts, step: int) -> dict[str, float]:
+    if objective.report is None:
+        return {}
+    shown = dict(nets)
+    if ema is not None:
+        shown[objective.main] = ema.module
+    report = objective.report(shown, ctx)
+    artifacts.report(report, step)
+    return report.metrics
+
+
+def _resume(directory: Path, config: TrainConfig, nets, optimizers) -> tuple[int, dict[str, torch.Tensor], dict]:
+    """Load a checkpoint's training state after checking it was made by a compatible config."""
+    saved = hub.read_config(directory)
+    before = saved.get("train_config", {})
+    for key in ("model", "nets", "optim", "objective", "data"):
+        if before.get(key) != getattr(config, key):
+            raise FashionGANError(
+                f"cannot resume {directory}: its `{key}` differs from this config "
+                f"({before.get(key)!r} vs {getattr(config, key)!r})"
+            )
+    if before.get("train", {}).get("batch_size") != config.train["batch_size"]:
+        raise FashionGANError(f"cannot resume {directory}: it was trained with another batch_size")
+    if bool(before.get("train", {}).get("ema_decay")) != bool(config.train.get("ema_decay")):
+        raise FashionGANError(f"cannot resume {directory}: EMA was {'on' if before['train'].get('ema_decay') else 'off'} there")
+    tensors = hub.load_tensors(directory / hub.TRAINING_FILE)
+    objective_state, history = train_state.unpack(tensors, saved["training"], nets, optimizers)
+    return int(saved["training"]["step"]), objective_state, history
