@@ -28,7 +28,7 @@ def info(data_dir: Optional[Path] = DataDir, as_json: bool = typer.Option(False,
         return
     verified = all(s["verified"] for s in result["splits"].values())
     note = "checksums verified" if verified else "not the official files: checked as IDX, no checksums"
-    console.print(f"Fashion-MNIST found in [bold]{escape(result['source'])}[/] ({note})")
+    console.print(f"Fashion-MNIST found in [bold]{escape(result['source'])}[/] ({note})", soft_wrap=True)
     table = Table("class", *result["splits"])
     for i, name in enumerate(fm.CLASSES):
         table.add_row(f"{i} {name}", *(str(s["per_class"][name]) for s in result["splits"].values()))

@@ -8,10 +8,10 @@ import torch
 
 def to_float(images: np.ndarray | torch.Tensor) -> torch.Tensor:
     """uint8 images (N, H, W) or (N, C, H, W) -> float32 (N, C, H, W) in [-1, 1]."""
-    x = torch.as_tensor(np.asarray(images) if not isinstance(images, torch.Tensor) else images)
+    x = images.float() if isinstance(images, torch.Tensor) else torch.from_numpy(np.asarray(images, np.float32))
     if x.dim() == 3:
         x = x.unsqueeze(1)
-    return x.float().div(127.5).sub(1.0)
+    return x.div(127.5).sub(1.0)
 
 
 def to_uint8(images: torch.Tensor) -> np.ndarray:
