@@ -81,12 +81,9 @@ class Split:
     def __len__(self) -> int:
         return len(self.labels)
 
-    def tensors(self) -> tuple[torch.Tensor, torch.Tensor]:
-        """Images as float (N, 1, 28, 28) in [-1, 1] and labels as int64."""
-        return to_float(torch.from_numpy(self.images.copy())), torch.tensor(self.labels, dtype=torch.long)
-
-    def dataset(self) -> torch.utils.data.TensorDataset:
-        return torch.utils.data.TensorDataset(*self.tensors())
+    def tensors(self, limit: int | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+        """The first ``limit`` images as float (N, 1, 28, 28) in [-1, 1] and labels as int64."""
+        return to_float(self.images[:limit]), torch.tensor(self.labels[:limit], dtype=torch.long)
 
 
 # ---------------------------------------------------------------- labels

@@ -9,6 +9,17 @@ from fashiongan.objectives.base import Objective
 
 _MODULES = {
     "classifier": "classifier",
+    "gan": "gan",
+    "dcgan": "dcgan",
+    "cgan": "cgan",
+    "acgan": "acgan",
+    "infogan": "infogan",
+    "wgan": "wgan",
+    "wgan-gp": "wgan_gp",
+    "lsgan": "lsgan",
+    "dragan": "dragan",
+    "began": "began",
+    "ebgan": "ebgan",
 }
 
 

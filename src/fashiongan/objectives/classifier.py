@@ -1,4 +1,11 @@
-"""Supervised classification: cross-entropy on (image, label) batches, test accuracy each epoch."""
+"""Supervised classification: cross-entropy on (image, label) batches, test accuracy each epoch.
+
+Adversarial training (``objective: {adversarial: fgsm|pgd, eps: 0.1}``) mixes the loss on clean
+images with the loss on attacked ones, ``(1 - adv_weight) * clean + adv_weight * adversarial``
+(Goodfellow et al.'s mix; ``adv_weight: 1`` is Madry et al.'s adversarial-only training).
+The attack is crafted against the current weights in eval mode (dropout off, batch-norm
+statistics untouched), then the net trains on it in train mode.
+"""
 
 from __future__ import annotations
 
@@ -7,6 +14,8 @@ from typing import Any, Mapping
 import torch
 import torch.nn.functional as F
 
+from fashiongan.errors import FashionGANError
+from fashiongan.metrics.robustness import ATTACKS, attack, check_eps
 from fashiongan.objectives.base import Batch, Context, Losses, Nets, Objective, Phase, Report
 
 
@@ -15,6 +24,26 @@ def classification_loss(nets: Nets, batch: Batch, ctx: Context) -> Losses:
     loss = F.cross_entropy(logits, batch["label"], label_smoothing=ctx.hp.get("label_smoothing", 0.0))
     accuracy = (logits.argmax(1) == batch["label"]).float().mean()
     return {"loss": loss, "accuracy": accuracy}
+
+
+def adversarial_loss(nets: Nets, batch: Batch, ctx: Context) -> Losses:
+    """Clean and adversarial cross-entropy, mixed by ``adv_weight``; both accuracies logged."""
+    model, hp = nets["classifier"], ctx.hp
+    model.eval()
+    generator = torch.Generator().manual_seed(ctx.seed * 1_000_003 + ctx.step)
+    adversarial = attack(
+        hp["adversarial"], model, batch["image"], batch["label"], float(hp.get("eps", 0.1)),
+        mask=bool(hp.get("mask", True)), steps=int(hp.get("steps", 7)), generator=generator,
+    )
+    model.train()
+    weight = float(hp.get("adv_weight", 0.5))
+    clean = classification_loss(nets, batch, ctx) if weight < 1 else None
+    attacked = classification_loss(nets, {**batch, "image": adversarial}, ctx)
+    loss = attacked["loss"] if clean is None else (1 - weight) * clean["loss"] + weight * attacked["loss"]
+    logs = {"loss": loss, "adv_accuracy": attacked["accuracy"]}
+    if clean is not None:
+        logs["accuracy"] = clean["accuracy"]
+    return logs
 
 
 @torch.no_grad()
@@ -39,12 +68,23 @@ def _report(nets: Nets, ctx: Context) -> Report:
 
 
 def _phases(hp: Mapping[str, Any]) -> list[Phase]:
-    return [Phase("C", "classifier", classification_loss)]
+    """Plain or adversarial training; bad adversarial settings are rejected here, before training."""
+    name = hp.get("adversarial")
+    if name is None:
+        return [Phase("C", "classifier", classification_loss)]
+    if name not in ATTACKS:
+        raise FashionGANError(f"objective.adversarial must be one of: {', '.join(ATTACKS)}; got {name!r}")
+    check_eps(hp.get("eps", 0.1))
+    if not 0 < float(hp.get("adv_weight", 0.5)) <= 1:
+        raise FashionGANError("objective.adv_weight must lie in (0, 1]")
+    if not isinstance(hp.get("steps", 7), int) or hp.get("steps", 7) < 1:
+        raise FashionGANError("objective.steps (PGD steps) must be a positive whole number")
+    return [Phase("C", "classifier", adversarial_loss)]
 
 
 OBJECTIVE = Objective(
     name="classifier",
-    description="Fashion-MNIST classifier trained with cross-entropy",
+    description="Fashion-MNIST classifier trained with cross-entropy (optionally on FGSM/PGD examples)",
     phases=_phases,
     roles=("classifier",),
     main="classifier",

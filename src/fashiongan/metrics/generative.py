@@ -1,0 +1,272 @@
+"""Scores for generated images, all measured by one fixed judge against real Fashion-MNIST.
+
+FID, KID and the Inception-style score come from torchmetrics, fed with features the judge computed
+once (each image passes through the judge a single time however many scores we report); precision and
+recall are the k-NN manifold estimate of Kynkäänniemi et al. (k=3) on the same features.
+Every number depends on n, so :func:`floor` scores n real training images the same way: what a perfect
+generator would get. Compare a generator with the floor at the same n, never with a paper's Inception FID.
+"""
+
+from __future__ import annotations
+
+import socket
+import warnings
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any, Iterator
+
+import numpy as np
+import torch
+from torch import nn
+from torchmetrics.image.fid import FrechetInceptionDistance
+from torchmetrics.image.inception import InceptionScore
+from torchmetrics.image.kid import KernelInceptionDistance
+
+from fashiongan.data import fashion_mnist as fm
+from fashiongan.data.transforms import to_uint8
+from fashiongan.errors import FashionGANError
+from fashiongan.metrics.features import extract, judge_fingerprint, load_judge, progress_bar, reference_features
+from fashiongan.metrics.inputs import check_images, check_labels
+
+KID_SUBSET_SIZE = 1000
+KID_SUBSETS = 100
+PR_NEIGHBOURS = 3
+IS_SPLITS = 10
+MIN_IMAGES = 10
+MAX_FLOOR = 60_000
+INCEPTION_TIMEOUT_S = 20
+INCEPTION_WEIGHTS = "weights-inception-2015-12-05-6726825d.pth"
+
+
+class _Given(nn.Module):
+    """Hands precomputed features to torchmetrics unchanged, so no image passes through the judge twice."""
+
+    def __init__(self, num_features: int) -> None:
+        super().__init__()
+        self.num_features = num_features
+
+    def forward(self, features: torch.Tensor) -> torch.Tensor:
+        return features
+
+
+@contextmanager
+def _features_already_held() -> Iterator[None]:
+    """torchmetrics warns that KID and IS keep every feature in memory; we hand them features we hold anyway."""
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message=".*will save all extracted features in buffer.*")
+        yield
+
+
+def fid(real: torch.Tensor, fake: torch.Tensor) -> float:
+    """Fréchet distance between Gaussians fitted to two feature sets (N, d), in float64."""
+    metric = FrechetInceptionDistance(feature=_Given(real.shape[1])).set_dtype(torch.float64)
+    metric.update(real.double(), real=True)
+    metric.update(fake.double(), real=False)
+    return max(float(metric.compute()), 0.0)  # tiny negatives are rounding, FID is a squared distance
+
+
+def kid(
+    real: torch.Tensor, fake: torch.Tensor, subset_size: int | None = None, subsets: int = KID_SUBSETS, seed: int = 0
+) -> tuple[float, float]:
+    """Kernel Inception Distance (mean, std over random subsets); subset_size defaults to min(1000, both sizes).
+
+    When a subset is all of both sets every subset is the same, so one is computed instead of ``subsets``.
+    """
+    size = subset_size or min(KID_SUBSET_SIZE, len(real), len(fake))
+    if size == len(real) == len(fake):
+        subsets = 1
+    with _features_already_held():
+        metric = KernelInceptionDistance(feature=_Given(real.shape[1]), subsets=subsets, subset_size=size)
+    metric.update(real.double(), real=True)
+    metric.update(fake.double(), real=False)
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        mean, std = metric.compute()
+    return float(mean), float(std)
+
+
+def _radii(features: torch.Tensor, k: int, chunk: int) -> torch.Tensor:
+    """Distance from each sample to its k-th nearest neighbour in the same set (itself excluded)."""
+    parts = [torch.cdist(part, features).topk(k + 1, largest=False).values[:, k] for part in features.split(chunk)]
+    return torch.cat(parts)
+
+
+def precision_recall(
+    real: torch.Tensor, fake: torch.Tensor, k: int = PR_NEIGHBOURS, chunk: int = 1000
+) -> tuple[float, float]:
+    """Improved precision (share of fakes inside the real manifold) and recall (share of reals inside the fake one).
+
+    Each manifold is the union of balls reaching every sample's k-th nearest neighbour (Kynkäänniemi et al.
+    2019, as torch-fidelity computes it). Written here on chunked ``torch.cdist`` so the real-to-fake
+    distances are computed once and serve both directions, and ``topk`` replaces the slow ``kthvalue``:
+    the same numbers as torch-fidelity's, about four times faster at 10k per side.
+    """
+    if min(len(real), len(fake)) <= k:
+        raise FashionGANError(f"precision/recall with k={k} needs more than {k} samples per side")
+    real, fake = real.float(), fake.float()
+    real_radii, fake_radii = _radii(real, k, chunk), _radii(fake, k, chunk)
+    fake_covered = torch.zeros(len(fake), dtype=torch.bool)
+    real_covered = []
+    for part, radii in zip(real.split(chunk), real_radii.split(chunk)):
+        distances = torch.cdist(part, fake)
+        fake_covered |= (distances <= radii[:, None]).any(dim=0)
+        real_covered.append((distances <= fake_radii[None, :]).any(dim=1))
+    return float(fake_covered.float().mean()), float(torch.cat(real_covered).float().mean())
+
+
+def inception_style_score(logits: torch.Tensor, splits: int = IS_SPLITS, seed: int = 0) -> tuple[float, float]:
+    """Inception Score (mean, std over splits) computed on the judge's logits: high when each image is one
+    clear class and the classes are varied. Comparable only between runs scored by the same judge."""
+    with _features_already_held():
+        metric = InceptionScore(feature=_Given(logits.shape[1]), splits=min(splits, len(logits)))
+    metric.update(logits.double())
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        mean, std = metric.compute()
+    return float(mean), float(std)
+
+
+def label_accuracy(logits: torch.Tensor, labels: np.ndarray | torch.Tensor) -> float:
+    """Share of samples the judge classifies as the label they were generated for."""
+    labels = torch.as_tensor(np.asarray(labels), dtype=torch.long)
+    return float((logits.argmax(dim=1) == labels).float().mean())
+
+
+def _judge(judge: nn.Module | str | Path | None) -> nn.Module:
+    return judge if isinstance(judge, nn.Module) else load_judge(judge)
+
+
+def _reference(
+    judge: nn.Module, reference: str | np.ndarray | torch.Tensor, progress: bool
+) -> tuple[str, np.ndarray | torch.Tensor, torch.Tensor]:
+    """(name, images, features) of the real set: a Fashion-MNIST split (cached) or images given in memory."""
+    if isinstance(reference, str):
+        images = fm.load(reference).images
+        return f"fashion-mnist {reference}", images, reference_features(judge, reference, progress)
+    images = check_images(reference, "reference images")
+    features, _ = extract(judge, images, progress=progress, description="judge features of the reference")
+    return f"{len(images)} given images", images, features
+
+
+def _subset(rng: np.random.Generator, features: torch.Tensor, size: int) -> torch.Tensor:
+    if len(features) <= size:
+        return features
+    return features[torch.as_tensor(np.sort(rng.choice(len(features), size, replace=False)))]
+
+
+def evaluate_images(
+    images: np.ndarray | torch.Tensor,
+    labels: np.ndarray | torch.Tensor | None = None,
+    *,
+    judge: nn.Module | str | Path | None = None,
+    reference: str | np.ndarray | torch.Tensor = "test",
+    n: int | None = None,
+    seed: int = 0,
+    inception: bool = False,
+    progress: bool = False,
+) -> dict[str, Any]:
+    """Score images (uint8 N x 28 x 28 or float in [-1, 1]) against real Fashion-MNIST with the judge.
+
+    ``labels`` (the class each image was generated for) adds label accuracy. ``judge`` is a module or a
+    checkpoint source (default ``pretrained:evaluator``); ``reference`` a split name or real images;
+    ``n`` scores a seeded random subset. ``inception`` adds standard Inception FID and fails fast,
+    before any other work, when its weights cannot be downloaded. Returns plain numbers, ready for JSON.
+    """
+    x = check_images(images)
+    y = check_labels(labels, len(x))
+    if len(x) < MIN_IMAGES:
+        raise FashionGANError(f"need at least {MIN_IMAGES} images to score, got {len(x)}")
+    rng = np.random.default_rng(seed)
+    if n is not None and n != len(x):
+        if not MIN_IMAGES <= n < len(x):
+            raise FashionGANError(f"n={n} must lie between {MIN_IMAGES} and the {len(x)} images given")
+        keep = np.sort(rng.choice(len(x), n, replace=False))
+        x, y = x[torch.as_tensor(keep)], (None if y is None else y[keep])
+    inception_metric = _inception_metric() if inception else None
+    judge = _judge(judge)
+    reference_name, reference_images, real = _reference(judge, reference, progress)
+    fake, logits = extract(judge, x, progress=progress, description="judge features of the images")
+    size = min(len(real), len(fake))
+    precision, recall = precision_recall(_subset(rng, real, size), _subset(rng, fake, size))
+    kid_size = min(KID_SUBSET_SIZE, size)
+    kid_mean, kid_std = kid(real, fake, subset_size=kid_size, seed=seed)
+    is_mean, is_std = inception_style_score(logits, seed=seed)
+    result: dict[str, Any] = {
+        "n": len(x),
+        "reference": reference_name,
+        "n_reference": len(real),
+        "judge": judge_fingerprint(judge)[:16],
+        "fid": fid(real, fake),
+        "kid_mean": kid_mean,
+        "kid_std": kid_std,
+        "kid_subset_size": kid_size,
+        "precision": precision,
+        "recall": recall,
+        "is_mean": is_mean,
+        "is_std": is_std,
+        "label_accuracy": None if y is None else label_accuracy(logits, y),
+    }
+    if inception_metric is not None:
+        result["inception_fid"] = _inception_fid(inception_metric, reference_images, x, progress)
+    return result
+
+
+def floor(
+    n: int = 10_000,
+    *,
+    judge: nn.Module | str | Path | None = None,
+    reference: str | np.ndarray | torch.Tensor = "test",
+    seed: int = 0,
+    inception: bool = False,
+    progress: bool = False,
+) -> dict[str, Any]:
+    """The scores of ``n`` random real training images (with their true labels): what a perfect generator gets.
+
+    FID and KID are biased upwards at small n, so a generator's numbers mean something only next to the
+    floor at the same n.
+    """
+    if not MIN_IMAGES <= n <= MAX_FLOOR:
+        raise FashionGANError(f"the floor needs n between {MIN_IMAGES} and {MAX_FLOOR} training images, got {n}")
+    if isinstance(reference, str) and reference == "train":
+        raise FashionGANError("the floor scores training images, so its reference must be the test set")
+    train = fm.load("train")
+    keep = np.sort(np.random.default_rng(seed).choice(len(train), n, replace=False))
+    return evaluate_images(
+        train.images[keep], train.labels[keep],
+        judge=judge, reference=reference, seed=seed, inception=inception, progress=progress,
+    )
+
+
+def _inception_metric() -> FrechetInceptionDistance:
+    """torchmetrics' standard FID (Inception v3 pool features, 2048-d), or a one-line error when offline.
+
+    A short socket timeout keeps a network that swallows packets from hanging the download for minutes.
+    """
+    previous = socket.getdefaulttimeout()
+    socket.setdefaulttimeout(INCEPTION_TIMEOUT_S)
+    try:
+        return FrechetInceptionDistance(feature=2048)  # its statistics accumulate in float64 anyway
+    except (OSError, RuntimeError, ValueError) as exc:
+        raise FashionGANError(
+            f"standard Inception FID needs the Inception v3 weights, which could not be downloaded or loaded ({exc}); "
+            f"put {INCEPTION_WEIGHTS} into {Path(torch.hub.get_dir()) / 'checkpoints'} or score without Inception FID "
+            "(the evaluator-based FID needs no download)"
+        ) from exc
+    finally:
+        socket.setdefaulttimeout(previous)
+
+
+def _inception_fid(
+    metric: FrechetInceptionDistance, real: np.ndarray | torch.Tensor, fake: torch.Tensor, progress: bool
+) -> float:
+    """Feed uint8 RGB copies of both sets through Inception (torchmetrics resizes to 299x299)."""
+    device = "cuda" if torch.cuda.is_available() else "cpu"
+    metric = metric.to(device)
+    for name, images, is_real in (("reference", real, True), ("images", fake, False)):
+        images = check_images(images)
+        with progress_bar(progress, len(images), f"Inception features of the {name}") as advance:
+            for batch in images.split(100):
+                batch = batch if batch.dtype == torch.uint8 else torch.from_numpy(to_uint8(batch)).unsqueeze(1)
+                metric.update(batch.repeat(1, 3, 1, 1).to(device), real=is_real)
+                advance(len(batch))
+    return max(float(metric.compute()), 0.0)

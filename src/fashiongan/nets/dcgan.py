@@ -1,0 +1,97 @@
+"""The conv backbone every GAN of pytorch-generative-model-collections shares (the infoGAN paper's MNIST
+nets), sized for 28x28, so the variants differ only in their objective:
+
+  G: FC1024_BR - FC7x7x128_BR - (64)4dc2s_BR - (1)4dc2s_Tanh
+  D: (64)4c2s_L - (128)4c2s_BL - FC1024_BL - FC(outputs)        (logits; L = LeakyReLU 0.2)
+  autoencoder D (BEGAN, EBGAN): (64)4c2s_R - FC(code) - FC64x14x14[_BR] - (1)4dc2s
+
+``width`` scales the channels (64 -> 128) and ``hidden`` the fully connected layer.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from fashiongan.nets.gan import Generator, init_normal, label_planes
+from fashiongan.nets.registry import register
+
+NORMS = ("batch", "layer", "none")
+
+
+def _norm(kind: str, channels: int, spatial: bool) -> nn.Module:
+    if kind not in NORMS:
+        raise ValueError(f"norm must be one of {', '.join(NORMS)}, got {kind!r}")
+    if kind == "batch":
+        return nn.BatchNorm2d(channels) if spatial else nn.BatchNorm1d(channels)
+    if kind == "layer":  # per-sample statistics: what a gradient penalty needs (Gulrajani et al. 2017)
+        return nn.GroupNorm(1, channels) if spatial else nn.LayerNorm(channels)
+    return nn.Identity()
+
+
+@register("dcgan_generator")
+class DCGANGenerator(Generator):
+    def __init__(
+        self, z_dim: int = 62, num_classes: int = 0, noise: str = "uniform", continuous_codes: int = 0,
+        width: int = 64, hidden: int = 1024,
+    ) -> None:
+        super().__init__(z_dim, num_classes, noise, continuous_codes)
+        self.width = width
+        self.fc = nn.Sequential(
+            nn.Linear(z_dim + num_classes, hidden), nn.BatchNorm1d(hidden), nn.ReLU(),
+            nn.Linear(hidden, 2 * width * 7 * 7), nn.BatchNorm1d(2 * width * 7 * 7), nn.ReLU(),
+        )
+        self.deconv = nn.Sequential(
+            nn.ConvTranspose2d(2 * width, width, 4, 2, 1), nn.BatchNorm2d(width), nn.ReLU(),   # 7 -> 14
+            nn.ConvTranspose2d(width, 1, 4, 2, 1), nn.Tanh(),                                  # 14 -> 28
+        )
+        init_normal(self)
+
+    def forward(self, z: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor:
+        return self.deconv(self.fc(self.condition(z, labels)).view(-1, 2 * self.width, 7, 7))
+
+
+@register("dcgan_discriminator")
+class DCGANDiscriminator(nn.Module):
+    """Logits (N, outputs): column 0 real/fake, further columns for ACGAN's classes or infoGAN's codes.
+    ``num_classes`` > 0 appends one-hot label planes to the input (CGAN); otherwise labels are ignored."""
+
+    def __init__(self, outputs: int = 1, num_classes: int = 0, width: int = 64, hidden: int = 1024, norm: str = "batch") -> None:
+        super().__init__()
+        self.num_classes = num_classes
+        self.net = nn.Sequential(
+            nn.Conv2d(1 + num_classes, width, 4, 2, 1), nn.LeakyReLU(0.2),                            # 28 -> 14
+            nn.Conv2d(width, 2 * width, 4, 2, 1), _norm(norm, 2 * width, True), nn.LeakyReLU(0.2),   # 14 -> 7
+            nn.Flatten(),
+            nn.Linear(2 * width * 7 * 7, hidden), _norm(norm, hidden, False), nn.LeakyReLU(0.2),
+            nn.Linear(hidden, outputs),
+        )
+        init_normal(self)
+
+    def forward(self, x: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor:
+        if self.num_classes:
+            if labels is None:
+                raise ValueError("this discriminator is conditional: pass labels")
+            x = label_planes(x, labels, self.num_classes)
+        return self.net(x)
+
+
+@register("autoencoder_discriminator")
+class AutoencoderDiscriminator(nn.Module):
+    """Energy as reconstruction: returns (reconstruction (N, 1, 28, 28), code (N, code_dim)).
+    ``decoder_norm`` adds BatchNorm + ReLU after the decoding layer (the collection's EBGAN; its BEGAN has none)."""
+
+    def __init__(self, code_dim: int = 32, width: int = 64, decoder_norm: bool = True) -> None:
+        super().__init__()
+        self.width = width
+        self.encode = nn.Sequential(nn.Conv2d(1, width, 4, 2, 1), nn.ReLU(), nn.Flatten(), nn.Linear(width * 14 * 14, code_dim))
+        layers: list[nn.Module] = [nn.Linear(code_dim, width * 14 * 14)]
+        if decoder_norm:
+            layers += [nn.BatchNorm1d(width * 14 * 14), nn.ReLU()]
+        self.decode_fc = nn.Sequential(*layers)
+        self.decode = nn.ConvTranspose2d(width, 1, 4, 2, 1)
+        init_normal(self)
+
+    def forward(self, x: torch.Tensor, labels: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+        code = self.encode(x)
+        return self.decode(self.decode_fc(code).view(-1, self.width, 14, 14)), code

@@ -1,0 +1,139 @@
+"""What the GAN objectives share: fakes, the standard losses, gradient penalties, the sample grid.
+
+Every GAN objective is two phases, "D" (optimiser ``discriminator``) then "G" (optimiser
+``generator``, every ``n_critic`` steps where the objective reads one). The D phase draws fakes
+without a graph (``fake(..., grad=False)``), so it never backpropagates into G; the G phase runs
+D ``frozen`` (no weight gradients), so it never touches D's gradients and costs less.
+Noise comes from the global RNG on ``ctx.device``, so the engine's saved RNG state makes resume exact.
+"""
+
+from __future__ import annotations
+
+from contextlib import contextmanager
+from typing import Any, Callable, Iterator, Mapping
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from fashiongan.data.fashion_mnist import CLASSES
+from fashiongan.data.transforms import to_uint8
+from fashiongan.errors import FashionGANError
+from fashiongan.objectives.base import Batch, Context, Losses, Nets, Objective, Phase, Report
+
+LossFn = Callable[[Nets, Batch, Context], Losses]
+GRID = 8  # an unconditional report shows GRID x GRID samples
+PER_CLASS = 10  # a conditional one a row per class, PER_CLASS samples each
+
+
+def fake(nets: Nets, batch: Batch, ctx: Context, grad: bool = True) -> tuple[torch.Tensor, torch.Tensor | None, torch.Tensor]:
+    """(images, labels, z): one fake per real image; a conditional generator gets the batch's labels."""
+    generator = nets["generator"]
+    labels = batch["label"] if generator.num_classes else None
+    z = generator.latent(len(batch["image"]), device=ctx.device)
+    with torch.set_grad_enabled(grad and torch.is_grad_enabled()):
+        return generator(z, labels), labels, z
+
+
+@contextmanager
+def frozen(module: nn.Module) -> Iterator[nn.Module]:
+    """Run ``module`` without weight gradients: inputs still get theirs (a G loss through D)."""
+    flags = [p.requires_grad for p in module.parameters()]
+    for p in module.parameters():
+        p.requires_grad_(False)
+    try:
+        yield module
+    finally:
+        for p, flag in zip(module.parameters(), flags):
+            p.requires_grad_(flag)
+
+
+def real_loss(logits: torch.Tensor) -> torch.Tensor:
+    """Binary cross-entropy of logits against 'real' (the non-saturating G loss, and D on real data)."""
+    return F.softplus(-logits).mean()
+
+
+def fake_loss(logits: torch.Tensor) -> torch.Tensor:
+    """Binary cross-entropy of logits against 'fake'."""
+    return F.softplus(logits).mean()
+
+
+def gradient_penalty(critic: Callable[[torch.Tensor], torch.Tensor], points: torch.Tensor) -> torch.Tensor:
+    """Mean of (||d critic / d x|| - 1)^2 over ``points`` (WGAN-GP, DRAGAN); differentiable in the critic."""
+    points = points.detach().requires_grad_(True)
+    with torch.enable_grad():
+        out = critic(points)
+        (grad,) = torch.autograd.grad(out.sum(), points, create_graph=True)
+    return (grad.flatten(1).norm(2, dim=1) - 1).pow(2).mean()
+
+
+def heads(logits: torch.Tensor, *sizes: int) -> tuple[torch.Tensor, ...]:
+    """Split D's output columns: adversarial logit, then the given head sizes (classes, codes)."""
+    if logits.shape[1] != 1 + sum(sizes):
+        raise FashionGANError(
+            f"the discriminator gives {logits.shape[1]} outputs; this objective needs {1 + sum(sizes)} "
+            f"(set nets.discriminator.kwargs.outputs: {1 + sum(sizes)})"
+        )
+    return tuple(logits.split([1, *sizes], dim=1))
+
+
+def positive(hp: Mapping[str, Any], key: str, default: float, whole: bool = False, upto: float | None = None, zero: bool = False) -> Any:
+    """``hp[key]`` (else ``default``), rejected before training unless positive (or zero, when ``zero``),
+    whole when ``whole``, at most ``upto`` when given."""
+    value = hp.get(key, default)
+    ok = isinstance(value, (int, float)) and not isinstance(value, bool) and (value >= 0 if zero else value > 0)
+    if ok and whole:
+        ok = float(value).is_integer()
+    if ok and upto is not None:
+        ok = value <= upto
+    if not ok:
+        kind = ("a non-negative" if zero else "a positive") + (" whole number" if whole else " number")
+        kind += f" up to {upto}" if upto is not None else ""
+        raise FashionGANError(f"objective.{key} must be {kind}, got {value!r}")
+    return int(value) if whole else float(value)
+
+
+@torch.no_grad()
+def report(nets: Nets, ctx: Context) -> Report:
+    """A grid from noise fixed by the seed (the same every epoch): a row per class when conditional."""
+    generator = nets["generator"]
+    was_training = generator.training
+    generator.eval()
+    rng = torch.Generator().manual_seed(ctx.seed)
+    device = next(generator.parameters()).device
+    if generator.num_classes:
+        k = generator.num_classes
+        z = generator.latent(PER_CLASS, generator=rng, device=device).repeat(k, 1)  # column j: the same z in every row
+        labels = torch.arange(k, device=device).repeat_interleave(PER_CLASS)
+        images, nrow = generator(z, labels), PER_CLASS
+        names = list(CLASSES) if k == len(CLASSES) else [str(i) for i in range(k)]
+    else:
+        images, nrow, names = generator(generator.latent(GRID * GRID, generator=rng, device=device)), GRID, None
+    generator.train(was_training)
+    return Report(grid=to_uint8(images), nrow=nrow, row_labels=names)
+
+
+def objective(
+    name: str,
+    description: str,
+    d_loss: LossFn,
+    g_loss: LossFn,
+    conditional: bool = False,
+    n_critic: int | None = None,
+    d_after: Callable[[Nets, Context], None] | None = None,
+    check: Callable[[Mapping[str, Any]], None] | None = None,
+    initial_state: Callable[[Mapping[str, Any]], dict[str, torch.Tensor]] = lambda hp: {},
+) -> Objective:
+    """A two-phase GAN recipe. ``n_critic``: the default of ``objective.n_critic`` (D steps per G step;
+    None: one each). ``check`` rejects bad hyperparameters before training starts."""
+
+    def phases(hp: Mapping[str, Any]) -> list[Phase]:
+        if check is not None:
+            check(hp)
+        every = positive(hp, "n_critic", n_critic, whole=True) if n_critic is not None else 1
+        return [Phase("D", "discriminator", d_loss, after=d_after), Phase("G", "generator", g_loss, every=every)]
+
+    return Objective(
+        name=name, description=description, phases=phases, roles=("generator", "discriminator"), main="generator",
+        conditional=conditional, initial_state=initial_state, report=report,
+    )

@@ -1,0 +1,49 @@
+"""infoGAN (Chen et al. 2016), supervised as pytorch-generative-model-collections trains it: the
+categorical code is the class label (so the generator is conditional and label accuracy can be
+measured); ``continuous_codes`` uniform codes in [-1, 1] end G's latent. Q shares D's body (D's
+outputs: 1 + classes + codes) and is trained to recover the codes: cross-entropy for the label,
+squared error for the continuous codes, weight ``info_weight`` in both phases (D's on detached
+fakes trains Q; G's trains G to make its codes recoverable)."""
+
+from __future__ import annotations
+
+from typing import Any, Mapping
+
+import torch
+import torch.nn.functional as F
+
+from fashiongan.objectives import adversarial as adv
+from fashiongan.objectives.base import Batch, Context, Losses, Nets
+
+
+def info_loss(logits: torch.Tensor, generator, labels: torch.Tensor, z: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """(adversarial logits, mutual-information loss) from D's outputs on fakes made from (z, labels)."""
+    c = generator.continuous_codes
+    adv_logits, classes, codes = adv.heads(logits, generator.num_classes, c)
+    return adv_logits, F.cross_entropy(classes, labels) + F.mse_loss(codes, z[:, z.shape[1] - c:])
+
+
+def d_loss(nets: Nets, batch: Batch, ctx: Context) -> Losses:
+    D, G = nets["discriminator"], nets["generator"]
+    fake, labels, z = adv.fake(nets, batch, ctx, grad=False)
+    real_adv = adv.heads(D(batch["image"]), G.num_classes, G.continuous_codes)[0]
+    fake_adv, info = info_loss(D(fake), G, labels, z)
+    loss = adv.real_loss(real_adv) + adv.fake_loss(fake_adv) + float(ctx.hp.get("info_weight", 1.0)) * info
+    return {"loss": loss, "info_loss": info.detach()}
+
+
+def g_loss(nets: Nets, batch: Batch, ctx: Context) -> Losses:
+    fake, labels, z = adv.fake(nets, batch, ctx)
+    with adv.frozen(nets["discriminator"]) as D:
+        fake_adv, info = info_loss(D(fake), nets["generator"], labels, z)
+    return {"loss": adv.real_loss(fake_adv) + float(ctx.hp.get("info_weight", 1.0)) * info, "info_loss": info.detach()}
+
+
+def _check(hp: Mapping[str, Any]) -> None:
+    adv.positive(hp, "info_weight", 1.0, zero=True)
+
+
+OBJECTIVE = adv.objective(
+    "infogan", "infoGAN, supervised: the categorical code is the label, plus continuous codes",
+    d_loss, g_loss, conditional=True, check=_check,
+)
