@@ -9,6 +9,7 @@ convolutions shrink activations layer by layer and the features would otherwise 
 from __future__ import annotations
 
 import json
+import math
 import time
 import urllib.error
 from pathlib import Path
@@ -413,3 +414,23 @@ def test_evaluate_command_json_and_table(
     table.print(evaluate_cli._table(report))
     text = table.export_text()
     assert "floor (real train)" in text and "label accuracy" in text and f"{report['images']['fid']:.3f}" in text
+
+
+def test_evaluate_command_samples_a_generator_checkpoint(
+    tmp_path: Path, judge: nn.Module, small_splits: dict[str, fm.Split]
+) -> None:
+    app = typer.Typer()
+    app.callback()(lambda: None)
+    evaluate_cli.register(app)
+    hub.save_pretrained(tmp_path / "judge", {"evaluator": judge}, {})
+    torch.manual_seed(0)
+    generator = nets.build("dcgan_generator", num_classes=10, width=8, hidden=32)
+    hub.save_pretrained(tmp_path / "cgan", {"generator": generator}, {"model": "cgan", "conditional": True})
+    args = ["evaluate", "--checkpoint", str(tmp_path / "cgan"), "--n", "20", "--judge", str(tmp_path / "judge"), "--json"]
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.stdout)["images"]
+    assert report["n"] == 20 and report["source"] == str(tmp_path / "cgan")
+    assert 0.0 <= report["label_accuracy"] <= 1.0 and math.isfinite(report["fid"])
+    both = CliRunner().invoke(app, ["evaluate", "--checkpoint", "x", "--images", "y"])
+    assert both.exit_code != 0

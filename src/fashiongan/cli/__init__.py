@@ -6,7 +6,7 @@ import typer
 from rich.markup import escape
 from typer.core import TyperGroup
 
-from fashiongan.cli import data
+from fashiongan.cli import classify, data, evaluate, generate
 from fashiongan.cli.common import err_console
 from fashiongan.errors import FashionGANError
 
@@ -29,6 +29,12 @@ app = typer.Typer(
     pretty_exceptions_show_locals=False,
 )
 app.add_typer(data.app, name="data")
+app.command("models")(generate.models)
+app.command("train")(generate.train)
+app.command("sample")(generate.sample)
+app.add_typer(classify.app, name="classify")
+app.command("robustness")(classify.robustness)
+evaluate.register(app)
 
 
 def main() -> None:

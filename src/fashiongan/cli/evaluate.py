@@ -8,6 +8,7 @@ from typing import Any, Optional
 import typer
 from rich.table import Table
 
+from fashiongan import sampling
 from fashiongan.cli.common import console, err_console, print_json
 from fashiongan.errors import FashionGANError
 from fashiongan.metrics import JUDGE, evaluate_images, floor, load_images, load_judge
@@ -25,6 +26,9 @@ def checked_n(n: int) -> int:
 
 
 def evaluate(
+    checkpoint: Optional[str] = typer.Option(
+        None, "--checkpoint", "-c", help="A generator checkpoint directory or pretrained:NAME to sample n images from."
+    ),
     images: Optional[Path] = typer.Option(
         None,
         "--images",
@@ -44,19 +48,25 @@ def evaluate(
     seed: int = typer.Option(0, "--seed", help="Seed for subsets; the same seed gives the same numbers."),
 ) -> None:
     """FID, KID, precision/recall, Inception-style score and label accuracy, all measured by the evaluator."""
-    if images is None and not show_floor:
-        raise FashionGANError("nothing to score: pass --images PATH (a folder of PNGs or an .npz), or --floor")
+    if checkpoint is not None and images is not None:
+        raise FashionGANError("score either --checkpoint or --images, not both")
+    if checkpoint is None and images is None and not show_floor:
+        raise FashionGANError("nothing to score: pass --checkpoint DIR, --images PATH (PNG folder or .npz), or --floor")
     n = checked_n(n)
     pixels, labels = load_images(images) if images is not None else (None, None)
+    if checkpoint is not None:
+        n = min(n, sampling.MAX_SAMPLES)
+        pixels, labels = sampling.sample(checkpoint, n=n, seed=seed)  # conditional models: classes in turn
     judge_net = load_judge(judge)
     results: dict[str, dict[str, Any]] = {}
     if pixels is not None:
         if len(pixels) < n:
             err_console.print(f"note: scoring all {len(pixels)} images in {images} (fewer than --n {n})")
+        source = checkpoint if checkpoint is not None else str(images)
         results["images"] = evaluate_images(
             pixels, labels, judge=judge_net, n=min(n, len(pixels)), seed=seed, inception=inception, progress=True
         )
-        results["images"]["source"] = str(images)
+        results["images"]["source"] = source
     if show_floor:
         results["floor"] = floor(n, judge=judge_net, seed=seed, inception=inception, progress=True)
     if as_json:

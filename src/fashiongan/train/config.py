@@ -95,6 +95,21 @@ def load_config(
     return config
 
 
+def saved_config(directory: str | Path, overrides: Mapping[str, Any] | None = None) -> TrainConfig:
+    """The config a checkpoint directory was trained with (its config.json's ``train_config``),
+    with ``overrides`` on top: what ``--resume DIR`` continues when no model or file is given."""
+    from fashiongan import hub  # hub imports the nets; keep this module light to import
+
+    saved = hub.read_config(directory).get("train_config")
+    if not isinstance(saved, dict):
+        raise FashionGANError(f"{directory} holds no training config (was it written by `fashiongan train`?)")
+    settings = merge(_packaged("defaults"), merge(saved, overrides or {}, closed=False), closed=False)
+    objectives.get(settings["model"])
+    config = TrainConfig(**{k: settings[k] for k in TrainConfig.__dataclass_fields__})
+    validate(config)
+    return config
+
+
 def validate(config: TrainConfig) -> None:
     """Reject bad option combinations before any work is done (StudioGAN's compatibility check)."""
     objective = objectives.get(config.model)

@@ -15,6 +15,8 @@ import torch
 import torch.distributed as dist
 from torch._utils import _flatten_dense_tensors, _unflatten_dense_tensors
 
+from fashiongan.errors import FashionGANError
+
 
 @dataclass
 class Distributed:
@@ -34,17 +36,22 @@ class Distributed:
         if device == "auto":
             device = f"cuda:{local}" if torch.cuda.is_available() else "cpu"
         chosen = torch.device(device)
+        if chosen.type == "cuda" and not torch.cuda.is_available():
+            raise FashionGANError(f"device {device!r} was asked for, but PyTorch sees no CUDA device; use cpu or auto")
         if chosen.type == "cuda":
             torch.cuda.set_device(chosen)
         if world > 1 and not dist.is_initialized():
             dist.init_process_group("nccl" if chosen.type == "cuda" else "gloo")
         return cls(rank=int(os.environ.get("RANK", "0")), world=world, device=chosen)
 
-    def average_gradients(self, params: Iterable[torch.nn.Parameter]) -> None:
-        """All-reduce the gradients of ``params`` in one flat buffer and divide by the world size."""
+    def average_gradients(self, params: Iterable[torch.nn.Parameter], *also: torch.Tensor) -> None:
+        """All-reduce the gradients of ``params`` in one flat buffer and divide by the world size.
+
+        Tensors in ``also`` (e.g. a loss or a flag) ride in the same buffer and are averaged in place.
+        """
         if self.world == 1:
             return
-        grads = [p.grad for p in params if p.grad is not None]
+        grads = [p.grad for p in params if p.grad is not None] + list(also)
         if not grads:
             return
         flat = _flatten_dense_tensors(grads)
@@ -52,6 +59,14 @@ class Distributed:
         flat /= self.world
         for grad, synced in zip(grads, _unflatten_dense_tensors(flat, grads)):
             grad.copy_(synced)
+
+    def any(self, flag: bool) -> bool:
+        """Whether ``flag`` is true on any rank: ranks that decide alone (a time budget) must agree."""
+        if self.world == 1:
+            return flag
+        value = torch.tensor([float(flag)], device=self.device)
+        dist.all_reduce(value, op=dist.ReduceOp.MAX)
+        return bool(value.item())
 
     def barrier(self) -> None:
         if self.world > 1:

@@ -53,9 +53,15 @@ def _optimizers(config: TrainConfig, nets: Mapping[str, nn.Module]) -> dict[str,
             options["betas"] = tuple(spec.get("betas", (0.9, 0.999)))
         if kind == "sgd":
             options["momentum"] = float(spec.get("momentum", 0.9))
+        if kind in ("adam", "adamw", "sgd") and spec.get("fused", True) and _fusable(params):
+            options["fused"] = True  # one kernel per tensor: Adam's step about 15x faster on CPU (optim.NAME.fused: false to opt out)
         cls = {"adam": torch.optim.Adam, "adamw": torch.optim.AdamW, "sgd": torch.optim.SGD, "rmsprop": torch.optim.RMSprop}
         made[name] = cls[kind](params, **options)
     return made
+
+
+def _fusable(params: list[torch.Tensor]) -> bool:
+    return bool(params) and all(p.is_floating_point() and p.device.type in ("cpu", "cuda") for p in params)
 
 
 def _lr_factor(schedule: str, step: int, total: int) -> float:
@@ -84,10 +90,15 @@ def _run_phase(phase: Phase, nets, optimizer: torch.optim.Optimizer, batch, ctx:
     optimizer.zero_grad(set_to_none=True)
     losses = phase.loss(nets, batch, ctx)
     loss = losses["loss"]
-    if not torch.isfinite(loss):
+    if dist.world == 1 and not torch.isfinite(loss):
         raise TrainingDiverged(f"the {phase.name} loss became {loss.item()} at step {ctx.step}")
     loss.backward()
-    dist.average_gradients(p for group in optimizer.param_groups for p in group["params"])
+    # Under torchrun the ranks agree on finiteness inside the gradient all-reduce, so that one
+    # rank's NaN stops every rank instead of leaving the others waiting in the next all-reduce.
+    finite = torch.isfinite(loss.detach()).to(torch.float32).reshape(1)
+    dist.average_gradients((p for group in optimizer.param_groups for p in group["params"]), finite)
+    if finite.item() < 1:
+        raise TrainingDiverged(f"the {phase.name} loss became {loss.item()} (on this or another rank) at step {ctx.step}")
     optimizer.step()
     if phase.after is not None:
         phase.after(nets, ctx)
@@ -99,8 +110,31 @@ def _channels_last(batch: TensorDict) -> TensorDict:
 
 
 def fit(config: TrainConfig, out: str | Path, resume: str | Path | None = None, progress: bool = True) -> FitResult:
-    """Train ``config`` into the checkpoint directory ``out`` (continuing ``resume`` if given)."""
+    """Train ``config`` into the checkpoint directory ``out`` (continuing ``resume`` if given).
+
+    A NaN or infinite loss raises TrainingDiverged naming the phase, the step and the checkpoint
+    left on disk (a checkpoint is never written from non-finite weights).
+    """
+    try:
+        return _fit(config, Path(out), resume, progress)
+    except TrainingDiverged as exc:
+        raise TrainingDiverged(f"{exc}; {_last_checkpoint(Path(out), resume)}") from None
+
+
+def _last_checkpoint(out: Path, resume: str | Path | None) -> str:
+    for directory in (out, resume):
+        if directory is not None and (Path(directory) / hub.CONFIG_FILE).is_file():
+            try:
+                step = hub.read_config(directory).get("training", {}).get("step")
+            except FashionGANError:
+                continue
+            return f"the last good checkpoint (step {step}) is in {directory}: lower the learning rate and --resume it"
+    return "no checkpoint was written"
+
+
+def _fit(config: TrainConfig, out: Path, resume: str | Path | None, progress: bool) -> FitResult:
     validate(config)
+    saved = _check_resumable(Path(resume), config) if resume is not None else None  # before any work
     settings = config.train
     dist = Distributed.from_env(settings.get("device", "auto"))
     out = Path(out)
@@ -126,7 +160,7 @@ def fit(config: TrainConfig, out: str | Path, resume: str | Path | None = None, 
 
     start, objective_state, history = 0, objective.initial_state(config.objective), {}
     if resume is not None:
-        start, objective_state, history = _resume(Path(resume), config, saved_nets, optimizers)
+        start, objective_state, history = _resume(Path(resume), saved, saved_nets, optimizers)
         if dist.rank:
             torch.manual_seed(config.seed + 7919 * dist.rank + start)
 
@@ -138,10 +172,14 @@ def fit(config: TrainConfig, out: str | Path, resume: str | Path | None = None, 
     ctx = Context(step=start, hp=config.objective, state=objective_state, seed=config.seed, device=dist.device, eval_data=eval_data)
     metrics: dict[str, float] = {}
     began = time.monotonic()
+    seconds_before = float(saved["training"].get("seconds", 0.0)) if saved else 0.0  # earlier runs' training time
 
     def save(next_step: int) -> None:
         if not dist.is_main:
             return
+        for role, net in saved_nets.items():
+            if not all(torch.isfinite(t).all() for t in net.state_dict().values() if t.is_floating_point()):
+                raise TrainingDiverged(f"the weights of {role!r} became NaN or infinite by step {next_step}")
         inference = {objective.main: nets[objective.main]}
         if ema is not None:
             inference[objective.main + EMA_SUFFIX] = ema.module
@@ -153,7 +191,10 @@ def fit(config: TrainConfig, out: str | Path, resume: str | Path | None = None, 
                 "model": config.model,
                 "conditional": objective.conditional,
                 "train_config": config.to_dict(),
-                "training": {**meta, "step": next_step, "epoch": next_step / per_epoch, "world_size": dist.world},
+                "training": {
+                    **meta, "step": next_step, "epoch": next_step / per_epoch, "world_size": dist.world,
+                    "seconds": round(seconds_before + time.monotonic() - began, 1),
+                },
                 "metrics": metrics,
             },
             main=objective.main + EMA_SUFFIX if ema is not None else objective.main,
@@ -165,12 +206,14 @@ def fit(config: TrainConfig, out: str | Path, resume: str | Path | None = None, 
         TimeElapsedColumn(), TimeRemainingColumn(), TextColumn("{task.fields[losses]}"),
         disable=not (progress and dist.is_main),
     )
-    step = start
+    step = start - 1  # a resumed run that has already reached its budget trains no step
     with bar:
         task = bar.add_task("train", total=None if total == UNBOUNDED else total, completed=start, rate="", losses="")
         for step in range(start, total):
             epoch, index = divmod(step, per_epoch)
             batch = _batch(train_data, config.seed, epoch, index, batch_size, dist)
+            if data.augment is not None:
+                batch = data.augment(batch, torch.Generator().manual_seed((config.seed * 1_000_003 + step) * 1024 + dist.rank))
             if settings.get("channels_last"):
                 batch = _channels_last(batch)
             ctx.step = step
@@ -192,7 +235,7 @@ def fit(config: TrainConfig, out: str | Path, resume: str | Path | None = None, 
                 values.append(value)
             if step % settings["log_every"] == 0:
                 artifacts.scalars(logs, step)
-            done = step + 1 == total or (deadline is not None and time.monotonic() >= deadline)
+            done = step + 1 == total or (deadline is not None and dist.any(time.monotonic() >= deadline))
             epoch_end = (step + 1) % per_epoch == 0
             if epoch_end or done:
                 metrics = _report(objective, nets, ema, ctx, artifacts, step + 1)
@@ -226,10 +269,12 @@ def _report(objective, nets, ema, ctx: Context, artifacts: Artifacts, step: int)
     return report.metrics
 
 
-def _resume(directory: Path, config: TrainConfig, nets, optimizers) -> tuple[int, dict[str, torch.Tensor], dict]:
-    """Load a checkpoint's training state after checking it was made by a compatible config."""
+def _check_resumable(directory: Path, config: TrainConfig) -> dict[str, Any]:
+    """The checkpoint's config.json, after checking it was made by a config compatible with ``config``."""
     saved = hub.read_config(directory)
-    before = saved.get("train_config", {})
+    if "training" not in saved or "train_config" not in saved:
+        raise FashionGANError(f"cannot resume {directory}: it holds no training state (was it written by `fashiongan train`?)")
+    before = saved["train_config"]
     for key in ("model", "nets", "optim", "objective", "data"):
         if before.get(key) != getattr(config, key):
             raise FashionGANError(
@@ -240,6 +285,11 @@ def _resume(directory: Path, config: TrainConfig, nets, optimizers) -> tuple[int
         raise FashionGANError(f"cannot resume {directory}: it was trained with another batch_size")
     if bool(before.get("train", {}).get("ema_decay")) != bool(config.train.get("ema_decay")):
         raise FashionGANError(f"cannot resume {directory}: EMA was {'on' if before['train'].get('ema_decay') else 'off'} there")
+    return saved
+
+
+def _resume(directory: Path, saved: dict[str, Any], nets, optimizers) -> tuple[int, dict[str, torch.Tensor], dict]:
+    """Load a checkpoint's training state (nets, optimisers, RNG, objective state, history) in place."""
     tensors = hub.load_tensors(directory / hub.TRAINING_FILE)
     objective_state, history = train_state.unpack(tensors, saved["training"], nets, optimizers)
     return int(saved["training"]["step"]), objective_state, history

@@ -18,6 +18,8 @@ def pack(
 ) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
     """(tensors for training_state.safetensors, JSON-able metadata for config.json)."""
     tensors: dict[str, torch.Tensor] = {"rng.torch": torch.get_rng_state()}
+    if torch.cuda.is_available() and torch.cuda.is_initialized():  # noise drawn on a GPU uses its own generator
+        tensors["rng.cuda"] = torch.cuda.get_rng_state()
     for role, module in nets.items():
         tensors.update({f"net.{role}.{k}": v for k, v in module.state_dict().items()})
     groups = {}
@@ -48,12 +50,18 @@ def unpack(
     for role, module in nets.items():
         module.load_state_dict(_section(tensors, f"net.{role}."))
     for name, opt in optimizers.items():
+        params = [p for group in opt.param_groups for p in group["params"]]
         slots: dict[int, dict[str, torch.Tensor]] = {}
         for key, value in _section(tensors, f"optim.{name}.").items():
             index, slot = key.split(".", 1)
+            param = params[int(index)]
+            if value.shape == param.shape:  # moments in the parameter's memory layout (channels_last):
+                value = torch.empty_like(param, dtype=value.dtype).copy_(value)  # fused kernels assume it
             slots.setdefault(int(index), {})[slot] = value
         opt.load_state_dict({"state": slots, "param_groups": meta["param_groups"][name]})
     torch.set_rng_state(tensors["rng.torch"])
+    if "rng.cuda" in tensors and torch.cuda.is_available():
+        torch.cuda.set_rng_state(tensors["rng.cuda"])
     history: History = {}
     for key, value in _section(tensors, "history.").items():
         name, part = key.rsplit(".", 1)

@@ -1,0 +1,204 @@
+"""`fashiongan models`, `train` and `sample`: list the GANs, train one, draw images from a checkpoint."""
+
+from __future__ import annotations
+
+import math
+import os
+import time
+from pathlib import Path
+from typing import Any, Optional
+
+import typer
+from PIL import Image
+from rich.markup import escape
+from rich.table import Table
+
+from fashiongan.cli.common import console, err_console, print_json
+from fashiongan.errors import FashionGANError
+
+MIN_SIZE, MAX_SIZE = 8, 1024
+
+
+def _is_main_process() -> bool:
+    """Under torchrun only rank 0 prints."""
+    return os.environ.get("RANK", "0") == "0"
+
+
+def models(as_json: bool = typer.Option(False, "--json", help="Print JSON instead of a table.")) -> None:
+    """The GAN variants you can `train` and `sample` (packaged configs whose main net is a generator)."""
+    from fashiongan.sampling import generator_models
+
+    found = generator_models()
+    if as_json:
+        print_json([m.__dict__ for m in found])
+        return
+    table = Table("model", "conditional", "batch", "description")
+    for m in found:
+        table.add_row(f"[bold]{m.name}", "yes" if m.conditional else "", str(m.batch_size), escape(m.description))
+    console.print(table)
+    console.print("train one: [bold]fashiongan train --model NAME[/] (add --minutes 5 for a quick run)")
+
+
+def _overrides(
+    epochs: int | None, steps: int | None, minutes: float | None, batch_size: int | None, seed: int | None,
+    ema: float | None, data_dir: Path | None, device: str | None,
+) -> dict[str, Any]:
+    """Command-line flags as a config layer: the budget flags replace the config's budget."""
+    if epochs is not None and steps is not None:
+        raise FashionGANError("give --epochs or --steps, not both (--minutes may cap either)")
+    train: dict[str, Any] = {}
+    if epochs is not None:
+        train.update(epochs=epochs, steps=None)
+    if steps is not None:
+        train.update(steps=steps, epochs=None)
+    if minutes is not None:
+        train["minutes"] = minutes
+        if epochs is None and steps is None:
+            train.update(epochs=None, steps=None)
+    if batch_size is not None:
+        train["batch_size"] = batch_size
+    if ema is not None:
+        train["ema_decay"] = ema
+    if device is not None:
+        if device not in ("cpu", "cuda", "auto") and not device.startswith("cuda:"):
+            raise FashionGANError(f"unknown device {device!r}; use cpu, cuda or auto")
+        train["device"] = device
+    layer: dict[str, Any] = {"train": train} if train else {}
+    if seed is not None:
+        layer["seed"] = seed
+    if data_dir is not None:
+        layer["data"] = {"data_dir": str(data_dir)}
+    return layer
+
+
+def train(
+    model: Optional[str] = typer.Option(None, "--model", "-m", help="A name from `fashiongan models`."),
+    config: Optional[Path] = typer.Option(None, "--config", help="YAML file layered over the model's packaged config."),
+    epochs: Optional[int] = typer.Option(None, "--epochs", help="Train this many passes over the data."),
+    steps: Optional[int] = typer.Option(None, "--steps", help="Train this many steps (batches)."),
+    minutes: Optional[float] = typer.Option(None, "--minutes", help="Stop after this many minutes (alone, or capping --epochs/--steps)."),
+    batch_size: Optional[int] = typer.Option(None, "--batch-size", help="Images per step (per process under torchrun)."),
+    seed: Optional[int] = typer.Option(None, "--seed", help="One seed for init, batch order and noise."),
+    ema: Optional[float] = typer.Option(None, "--ema", help="Keep an EMA of the generator with this decay (e.g. 0.999) and sample from it."),
+    out: Optional[Path] = typer.Option(None, "--out", help="Checkpoint directory [default: runs/MODEL-TIMESTAMP, or the --resume directory]."),
+    resume: Optional[Path] = typer.Option(None, "--resume", help="Continue the run in this checkpoint directory."),
+    data_dir: Optional[Path] = typer.Option(None, "--data-dir", help="Folder with the Fashion-MNIST IDX files."),
+    device: Optional[str] = typer.Option(None, "--device", help="cpu, cuda or auto [default: the config's, auto]."),
+    threads: Optional[int] = typer.Option(None, "--threads", help="CPU threads for PyTorch [default: one per core]; 1 is much faster for small nets when other jobs share the cores."),
+    quiet: bool = typer.Option(False, "--quiet", help="No progress bar."),
+    as_json: bool = typer.Option(False, "--json", help="Print the result as JSON (implies --quiet)."),
+) -> None:
+    """Train a model; under `torchrun --nproc_per_node=N` every process trains a slice of each batch."""
+    import torch
+
+    from fashiongan.sampling import config_is_generator
+    from fashiongan.train import fit, load_config
+    from fashiongan.train.config import saved_config
+
+    overrides = _overrides(epochs, steps, minutes, batch_size, seed, ema, data_dir, device)
+    if threads is not None:
+        if threads < 1:
+            raise FashionGANError(f"--threads must be at least 1, got {threads}")
+        torch.set_num_threads(threads)  # a property of the machine, not of the run: not saved, not checked on resume
+    if resume is not None and model is None and config is None:
+        settings = saved_config(resume, overrides)  # continue exactly what the directory was trained with
+    else:
+        if model is None and config is None:
+            raise FashionGANError("no model given; pass --model NAME (see `fashiongan models`), --config FILE or --resume DIR")
+        settings = load_config(model, config, overrides)
+    if out is None:
+        out = resume if resume is not None else Path("runs") / f"{settings.model if model is None else model}-{time.strftime('%Y%m%d-%H%M%S')}"
+    if resume is None and (out / "config.json").exists():
+        raise FashionGANError(f"{out} already holds a checkpoint; continue it with --resume {out} or pick another --out")
+    already = _saved_step(resume) if resume is not None else 0
+    result = fit(settings, out, resume=resume, progress=not (quiet or as_json))
+    if not _is_main_process():
+        return
+    files = _outputs(Path(result.out))
+    if as_json:
+        print_json({"model": model or settings.model, "steps": result.steps, "seconds": round(result.seconds, 3),
+                    "metrics": result.metrics, **{k: str(v) for k, v in files.items()}})
+        return
+    if resume is not None and result.steps <= already:
+        console.print(f"{escape(str(resume))} is already at step {result.steps}, its budget; "
+                      "pass a larger --steps or --epochs (or --minutes) to train further", soft_wrap=True)
+    else:
+        console.print(f"trained [bold]{escape(model or settings.model)}[/] to step {result.steps} in {result.seconds:.1f} s", soft_wrap=True)
+    labels = {"checkpoint": "checkpoint", "samples": "sample grids", "progress_gif": "progress GIF",
+              "losses_png": "loss curves", "tensorboard": "TensorBoard logs"}
+    for key, path in files.items():
+        console.print(f"  {labels[key]:<16} {escape(str(path))}", soft_wrap=True, highlight=False)
+    if files.get("checkpoint") and config_is_generator(settings):
+        console.print(f"draw images: fashiongan sample --checkpoint {escape(str(result.out))} --out samples.png",
+                      soft_wrap=True, highlight=False)
+
+
+def _saved_step(directory: Path) -> int:
+    from fashiongan import hub
+
+    return int(hub.read_config(directory).get("training", {}).get("step", 0))
+
+
+def _outputs(out: Path) -> dict[str, Path]:
+    """What a run left in ``out`` (only what exists)."""
+    found = {
+        "checkpoint": out if (out / "config.json").is_file() else None,
+        "samples": out / "samples" if any((out / "samples").glob("*.png")) else None,
+        "progress_gif": out / "progress.gif",
+        "losses_png": out / "losses.png",
+        "tensorboard": out / "tensorboard",
+    }
+    return {k: v for k, v in found.items() if v is not None and v.exists()}
+
+
+def sample(
+    checkpoint: str = typer.Option(..., "--checkpoint", "-c", help="Checkpoint directory or pretrained:NAME."),
+    label: Optional[str] = typer.Option(None, "--label", help="Class name or index, e.g. sneaker or 7 (conditional models only)."),
+    n: int = typer.Option(6, "--n", help="How many images."),
+    size: int = typer.Option(56, "--size", help="Pixel size of each image as shown; 28 is native. Multiples of 28 scale by nearest neighbour (crisp pixels), others bicubically."),
+    seed: int = typer.Option(0, "--seed", help="Same seed, same images."),
+    out: Optional[Path] = typer.Option(None, "--out", help="Write one grid PNG here."),
+    out_dir: Optional[Path] = typer.Option(None, "--out-dir", help="Write one PNG per image into this folder."),
+    device: str = typer.Option("cpu", "--device", help="cpu or cuda."),
+    as_json: bool = typer.Option(False, "--json", help="Print what was written as JSON."),
+) -> None:
+    """Draw new images from a generator checkpoint, as a grid (--out) or one file per image (--out-dir)."""
+    from fashiongan import sampling
+    from fashiongan.data.fashion_mnist import CLASSES, label_index
+    from fashiongan.viz import save_grid
+
+    if out is None and out_dir is None:
+        raise FashionGANError("say where to write: --out FILE.png (a grid) or --out-dir DIR (one PNG per image)")
+    if n < 1:
+        raise FashionGANError(f"--n must be at least 1, got {n}")
+    if not MIN_SIZE <= size <= MAX_SIZE:
+        raise FashionGANError(f"--size must lie in {MIN_SIZE}-{MAX_SIZE} pixels, got {size}")
+    if n > sampling.MAX_SAMPLES:
+        err_console.print(f"note: --n {n} is more than {sampling.MAX_SAMPLES}; writing {sampling.MAX_SAMPLES} images",
+                          highlight=False)
+        n = sampling.MAX_SAMPLES
+    chosen = None if label is None else label_index(label)
+    images, labels = sampling.sample(checkpoint, n=n, label=chosen, seed=seed, device=device)
+    shown = sampling.resize(images, size)
+    written: dict[str, Any] = {"n": n, "size": size, "seed": seed,
+                               "labels": None if labels is None else [CLASSES[i] for i in labels]}
+    if out is not None:
+        nrow = max(min(n, 10), math.ceil(math.sqrt(n)))
+        path = save_grid(shown, out, nrow=nrow, scale=1)
+        written["out"] = str(path)
+    if out_dir is not None:
+        out_dir.mkdir(parents=True, exist_ok=True)
+        names = []
+        for i, image in enumerate(shown):
+            tag = "" if labels is None else "-" + CLASSES[labels[i]].lower().replace("/", "-").replace(" ", "-")
+            names.append(out_dir / f"{i:05d}{tag}.png")
+            Image.fromarray(image).save(names[-1], format="PNG")
+        written["out_dir"] = str(out_dir)
+        written["files"] = [str(p) for p in names]
+    if as_json:
+        print_json(written)
+        return
+    what = f"{n} image{'s' if n > 1 else ''}" + (f" of {CLASSES[chosen]}" if chosen is not None else "")
+    for key in ("out", "out_dir"):
+        if key in written:
+            console.print(f"wrote {what} ({size}x{size} px each) to {escape(written[key])}", soft_wrap=True, highlight=False)

@@ -1,0 +1,179 @@
+"""New images from a generator checkpoint: the library behind `fashiongan sample`, the web app and evaluate.
+
+A generator is any net with ``z_dim``, ``num_classes`` (0 = unconditional) and
+``sample(n, labels=None, generator=None) -> float (n, 1, 28, 28) in [-1, 1]``; every GAN in
+``fashiongan models`` has one. The same seed gives the same images (on the same device).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import NamedTuple, Sequence
+
+import numpy as np
+import torch
+from PIL import Image
+from torch import nn
+
+from fashiongan import hub, nets as net_registry, objectives
+from fashiongan.data.fashion_mnist import CLASSES, label_index, label_name
+from fashiongan.data.transforms import to_uint8
+from fashiongan.errors import CheckpointError, FashionGANError
+
+MAX_SAMPLES = 10_000  # per call; the CLI caps larger requests and says so
+CHUNK = 500           # images generated per forward pass
+NATIVE_SIZE = 28
+
+Label = int | str
+Labels = Label | Sequence[Label] | np.ndarray | None
+
+
+class Samples(NamedTuple):
+    """uint8 images (n, 28, 28); for conditional models the class of each image (int64, n), else None."""
+
+    images: np.ndarray
+    labels: np.ndarray | None
+
+
+@dataclass(frozen=True)
+class GeneratorModel:
+    """A packaged config whose main net is a generator: a row of `fashiongan models`."""
+
+    name: str
+    objective: str
+    description: str
+    conditional: bool
+    batch_size: int
+
+
+def is_generator(net: nn.Module) -> bool:
+    """Whether ``net`` offers the generator interface (``z_dim``, ``num_classes``, ``sample``)."""
+    return isinstance(getattr(net, "z_dim", None), int) and callable(getattr(net, "sample", None))
+
+
+def _main_net(config) -> nn.Module:
+    """A training config's main net, built on the meta device (no memory, no init cost)."""
+    spec = config.nets[objectives.get(config.model).main]
+    with torch.device("meta"):
+        return net_registry.build(spec["arch"], **spec.get("kwargs", {}))
+
+
+def config_is_generator(config) -> bool:
+    """Whether a TrainConfig trains a generator (its objective's main net has the generator interface)."""
+    return is_generator(_main_net(config))
+
+
+def generator_models() -> list[GeneratorModel]:
+    """The packaged configs whose objective's main net is a generator."""
+    from fashiongan.train.config import load_config, packaged_configs
+
+    found = []
+    for name in packaged_configs():
+        config = load_config(name)
+        net = _main_net(config)
+        if is_generator(net):
+            objective = objectives.get(config.model)
+            found.append(GeneratorModel(
+                name, objective.name, objective.description, int(getattr(net, "num_classes", 0)) > 0,
+                int(config.train["batch_size"]),
+            ))
+    return found
+
+
+def load_generator(checkpoint: str | Path | hub.Checkpoint, device: str | torch.device = "cpu") -> nn.Module:
+    """The generator of a checkpoint directory or ``pretrained:NAME`` (the EMA copy when training kept one),
+    in eval mode; a checkpoint of another family (a classifier) is a CheckpointError."""
+    if isinstance(checkpoint, hub.Checkpoint):
+        loaded = checkpoint
+    else:
+        config = hub.read_config(checkpoint)
+        loaded = hub.load_checkpoint(checkpoint, roles=[config["main"]])
+    net = loaded.main
+    if not is_generator(net):
+        model = loaded.config.get("model", "unknown")
+        arch = loaded.config["nets"].get(loaded.config["main"], {}).get("arch", "?")
+        raise CheckpointError(
+            f"{loaded.path} holds a {model!r} model (main net {arch!r}), not a generator; "
+            "sampling needs a GAN checkpoint (see `fashiongan models`)"
+        )
+    return net.to(device).eval()
+
+
+def _choose_labels(net: nn.Module, n: int, label: Labels) -> torch.Tensor | None:
+    classes = int(getattr(net, "num_classes", 0))
+    if classes == 0:
+        if label is not None:
+            conditional = ", ".join(m.name for m in generator_models() if m.conditional) or "none packaged"
+            raise FashionGANError(
+                f"this generator is unconditional, so it takes no label; conditional models: {conditional}"
+            )
+        return None
+    if label is None:  # every class in turn: balanced, and a grid of 10 columns shows one class per column
+        return torch.arange(n) % classes
+    if isinstance(label, (str, int, np.integer)):
+        chosen = [label_index(label)] * n
+    else:
+        chosen = [label_index(item) for item in label]
+        if len(chosen) != n:
+            raise FashionGANError(f"{len(chosen)} labels were given for {n} images; give one label or one per image")
+    for index in chosen:
+        if index >= classes:
+            raise FashionGANError(f"label {index} ({label_name(index)}) is outside this model's {classes} classes")
+    return torch.tensor(chosen, dtype=torch.long)
+
+
+def check_count(n: int) -> int:
+    if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1:
+        raise FashionGANError(f"the number of images must be a whole number of at least 1, got {n!r}")
+    if n > MAX_SAMPLES:
+        raise FashionGANError(f"at most {MAX_SAMPLES} images per call; asked for {n}")
+    return int(n)
+
+
+@torch.inference_mode()
+def sample(
+    checkpoint: str | Path | hub.Checkpoint | nn.Module,
+    n: int = 6,
+    label: Labels = None,
+    seed: int = 0,
+    device: str | torch.device = "cpu",
+) -> Samples:
+    """``n`` images from a generator checkpoint (or a loaded generator), deterministic in ``seed``.
+
+    ``label`` (conditional models only): a class name or index for every image, or one per image;
+    None cycles through the classes (0, 1, ..., 9, 0, ...). Unconditional models return labels None.
+    """
+    n = check_count(n)
+    try:
+        kind = torch.device(device).type
+    except (RuntimeError, TypeError):
+        raise FashionGANError(f"unknown device {device!r}; use cpu or cuda") from None
+    if kind == "cuda" and not torch.cuda.is_available():
+        raise FashionGANError(f"device {device!r} was asked for, but PyTorch sees no CUDA device; use cpu")
+    net = checkpoint if isinstance(checkpoint, nn.Module) else load_generator(checkpoint, device)
+    if not is_generator(net):
+        raise CheckpointError(f"{type(net).__name__} is not a generator (it lacks z_dim/sample)")
+    net.eval()
+    device = next(net.parameters()).device
+    labels = _choose_labels(net, n, label)
+    rng = torch.Generator(device=device).manual_seed(int(seed))
+    chunks = []
+    for start in range(0, n, CHUNK):
+        part = None if labels is None else labels[start : start + CHUNK].to(device)
+        chunks.append(to_uint8(net.sample(min(CHUNK, n - start), part, generator=rng)))
+    return Samples(np.concatenate(chunks), None if labels is None else labels.numpy().astype(np.int64))
+
+
+def resize(images: np.ndarray, size: int) -> np.ndarray:
+    """uint8 (n, h, w) -> (n, size, size). Whole multiples of the native size are upscaled by
+    nearest neighbour (every pixel stays a crisp square); any other size is resampled bicubically."""
+    images = np.asarray(images)
+    if images.shape[1] == size and images.shape[2] == size:
+        return images
+    method = Image.NEAREST if size % images.shape[1] == 0 else Image.BICUBIC
+    return np.stack([np.asarray(Image.fromarray(img).resize((size, size), method)) for img in images])
+
+
+def class_names(labels: np.ndarray | None) -> list[str] | None:
+    return None if labels is None else [CLASSES[int(i)] for i in labels]

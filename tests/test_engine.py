@@ -1,0 +1,295 @@
+"""The training engine through `fit` and `fashiongan train`: exact resume, seeds, NaN, incompatible configs.
+
+Everything trains tiny nets on a tiny IDX folder for a handful of steps; what is compared is exact
+(torch.equal on every tensor a checkpoint holds, optimiser moments, RNG state and loss history included).
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+import torch
+from safetensors.torch import load_file
+from typer.testing import CliRunner
+
+from conftest import write_idx_dir
+from fashiongan import hub
+from fashiongan.cli import app
+from fashiongan.errors import FashionGANError
+from fashiongan.objectives import classifier as classifier_objective
+from fashiongan.sampling import generator_models
+from fashiongan.train import TrainingDiverged, engine, fit, load_config
+
+runner = CliRunner()
+SMALL_GAN = {"kwargs": {"width": 4, "hidden": 16}}
+
+
+class Killed(Exception):
+    """Stands in for a process killed in the middle of a step."""
+
+
+@pytest.fixture(autouse=True, scope="module")
+def _one_thread():
+    """Tiny nets run fastest on one thread; two OpenMP threads on a busy 2-core machine crawl."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
+@pytest.fixture(scope="module")
+def data_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return write_idx_dir(tmp_path_factory.mktemp("idx") / "data", train=64, test=16)
+
+
+def classifier_config(data_dir: Path, seed: int = 0, **train):
+    """The packaged cnn config, shrunk: width 4 (dropout keeps the RNG in play), 64 images, batch 8."""
+    return load_config("cnn", overrides={
+        "seed": seed,
+        "nets": {"classifier": {"kwargs": {"width": 4}}},
+        "data": {"data_dir": str(data_dir), "limit": 64},
+        "train": {"batch_size": 8, "epochs": None, "steps": 12, "checkpoint_every": 5, **train},
+    })
+
+
+def gan_config(data_dir: Path, model: str = "wgan", **train):
+    return load_config(model, overrides={
+        "nets": {"generator": SMALL_GAN, "discriminator": SMALL_GAN},
+        "data": {"data_dir": str(data_dir), "limit": 64},
+        "train": {"batch_size": 8, "epochs": None, "steps": 12, "checkpoint_every": 3, **train},
+    })
+
+
+def everything(directory: Path) -> dict[str, torch.Tensor]:
+    """Every tensor a checkpoint holds: inference weights and the whole training state."""
+    return {**load_file(directory / hub.WEIGHTS_FILE),
+            **{f"training.{k}": v for k, v in load_file(directory / hub.TRAINING_FILE).items()}}
+
+
+def assert_identical(a: Path, b: Path) -> None:
+    left, right = everything(a), everything(b)
+    assert sorted(left) == sorted(right)
+    different = [k for k in left if not torch.equal(left[k], right[k])]
+    assert not different, f"tensors differ: {different[:5]}"
+
+
+def crash_at(monkeypatch: pytest.MonkeyPatch, step: int, phase: str) -> None:
+    """Make the engine die when it reaches ``phase`` of ``step`` (earlier phases of that step have run)."""
+    original = engine._run_phase
+
+    def dying(phase_, nets, optimizer, batch, ctx, dist):
+        if ctx.step == step and phase_.name == phase:
+            raise Killed(f"killed at step {step}")
+        return original(phase_, nets, optimizer, batch, ctx, dist)
+
+    monkeypatch.setattr(engine, "_run_phase", dying)
+
+
+def saved_step(directory: Path) -> int:
+    return json.loads((directory / hub.CONFIG_FILE).read_text())["training"]["step"]
+
+
+@pytest.fixture(scope="module")
+def uninterrupted(data_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("runs") / "classifier"
+    fit(classifier_config(data_dir), out, progress=False)
+    return out
+
+
+# ---------------------------------------------------------------- resume is exact
+
+def test_resume_after_a_crash_matches_an_uninterrupted_classifier_run(
+    data_dir: Path, uninterrupted: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    out = tmp_path / "crashed"
+    with monkeypatch.context() as patch:
+        crash_at(patch, step=7, phase="C")  # mid-epoch, two steps after the checkpoint at step 5
+        with pytest.raises(Killed):
+            fit(classifier_config(data_dir), out, progress=False)
+    assert saved_step(out) == 5
+    result = fit(classifier_config(data_dir), out, resume=out, progress=False)
+    assert result.steps == 12 and saved_step(out) == 12
+    assert_identical(uninterrupted, out)
+    history = load_file(out / hub.TRAINING_FILE)
+    assert history["history.C/loss.step"].tolist() == list(range(12))  # steps 5 and 6 were not logged twice
+
+
+def test_resume_of_a_two_phase_gan_with_n_critic_and_ema_matches_an_uninterrupted_run(
+    data_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    config = gan_config(data_dir, "wgan", ema_decay=0.9)
+    assert config.objective["n_critic"] == 5  # G steps at 0, 5 and 10 only
+    fit(config, tmp_path / "whole", progress=False)
+    with monkeypatch.context() as patch:
+        crash_at(patch, step=10, phase="G")  # D of step 10 has already updated, in memory only
+        with pytest.raises(Killed):
+            fit(config, tmp_path / "crashed", progress=False)
+    assert saved_step(tmp_path / "crashed") == 9
+    fit(config, tmp_path / "crashed", resume=tmp_path / "crashed", progress=False)
+    assert_identical(tmp_path / "whole", tmp_path / "crashed")
+    saved = hub.read_config(tmp_path / "crashed")
+    assert saved["main"] == "generator_ema"
+    state = load_file(tmp_path / "crashed" / hub.TRAINING_FILE)
+    assert state["history.G/loss.step"].tolist() == [0, 5, 10]
+    assert state["history.D/loss.step"].tolist() == list(range(12))
+    assert int(state["net.ema.n_averaged"]) == 12
+    # The EMA differs from the raw generator, and sampling uses the EMA.
+    weights = load_file(tmp_path / "crashed" / hub.WEIGHTS_FILE)
+    key = next(k for k in weights if k.startswith("generator.") and k.endswith("weight"))
+    assert not torch.equal(weights[key], weights[key.replace("generator.", "generator_ema.", 1)])
+
+
+def test_same_seed_gives_identical_weights_and_another_seed_different_ones(
+    data_dir: Path, uninterrupted: Path, tmp_path: Path
+) -> None:
+    fit(classifier_config(data_dir), tmp_path / "again", progress=False)
+    assert_identical(uninterrupted, tmp_path / "again")
+    fit(classifier_config(data_dir, seed=1), tmp_path / "other", progress=False)
+    first, other = load_file(uninterrupted / hub.WEIGHTS_FILE), load_file(tmp_path / "other" / hub.WEIGHTS_FILE)
+    assert not any(torch.equal(first[k], other[k]) for k in first if k.endswith("weight"))
+
+
+# ---------------------------------------------------------------- divergence
+
+def test_a_nan_loss_stops_naming_phase_and_step_and_keeps_the_last_good_checkpoint(
+    data_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    original = classifier_objective.classification_loss
+
+    def poisoned(nets, batch, ctx):
+        losses = original(nets, batch, ctx)
+        if ctx.step == 7:
+            losses["loss"] = losses["loss"] * float("nan")
+        return losses
+
+    monkeypatch.setattr(classifier_objective, "classification_loss", poisoned)
+    out = tmp_path / "nan"
+    with pytest.raises(TrainingDiverged) as caught:
+        fit(classifier_config(data_dir, checkpoint_every=3), out, progress=False)
+    message = str(caught.value)
+    assert "C loss became nan at step 7" in message and "(step 6)" in message and str(out) in message
+    assert "\n" not in message
+    assert saved_step(out) == 6
+    model = hub.from_pretrained(out)
+    assert all(torch.isfinite(p).all() for p in model.parameters())
+
+
+def test_absurd_learning_rate_exits_non_zero_with_a_one_line_message(data_dir: Path, tmp_path: Path) -> None:
+    config = tmp_path / "absurd.yaml"
+    config.write_text(
+        "nets: {classifier: {kwargs: {width: 4}}}\n"
+        "optim: {classifier: {type: sgd, lr: 1.0e+30, schedule: constant}}\n"
+        "data: {limit: 64}\n"
+    )
+    result = runner.invoke(app, ["train", "--model", "cnn", "--config", str(config), "--steps", "6", "--batch-size", "8",
+                                 "--data-dir", str(data_dir), "--out", str(tmp_path / "run"), "--quiet"])
+    assert result.exit_code == 1
+    assert "loss became nan at step 1" in result.output and "no checkpoint was written" in result.output
+    assert not (tmp_path / "run" / hub.CONFIG_FILE).exists()
+
+
+def test_a_checkpoint_is_never_written_from_non_finite_weights(
+    data_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    original = engine._run_phase
+
+    def corrupting(phase, nets, optimizer, batch, ctx, dist):
+        logs = original(phase, nets, optimizer, batch, ctx, dist)
+        if ctx.step == 5:  # the loss stayed finite, the weights did not (e.g. an overflowing update)
+            with torch.no_grad():
+                next(nets["classifier"].parameters()).fill_(float("inf"))
+        return logs
+
+    monkeypatch.setattr(engine, "_run_phase", corrupting)
+    with pytest.raises(TrainingDiverged, match=r"weights of 'classifier' became NaN or infinite by step 6.*\(step 3\)"):
+        fit(classifier_config(data_dir, checkpoint_every=3), tmp_path / "inf", progress=False)
+    assert saved_step(tmp_path / "inf") == 3
+
+
+# ---------------------------------------------------------------- resume checks
+
+def test_resume_with_an_incompatible_config_is_a_one_line_error(data_dir: Path, uninterrupted: Path, tmp_path: Path) -> None:
+    with pytest.raises(FashionGANError, match="another batch_size"):
+        fit(classifier_config(data_dir, batch_size=4), tmp_path / "a", resume=uninterrupted, progress=False)
+    wider = load_config("cnn", overrides={"data": {"data_dir": str(data_dir), "limit": 64}, "train": {"batch_size": 8}})
+    with pytest.raises(FashionGANError, match="`nets` differs"):
+        fit(wider, tmp_path / "b", resume=uninterrupted, progress=False)
+    result = runner.invoke(app, ["train", "--resume", str(uninterrupted), "--batch-size", "16", "--out", str(tmp_path / "c")])
+    assert result.exit_code == 1
+    assert result.output.startswith("error: cannot resume") and result.output.count("\n") == 1
+    result = runner.invoke(app, ["train", "--model", "dcgan", "--resume", str(uninterrupted), "--out", str(tmp_path / "d")])
+    assert result.exit_code == 1 and "its `model` differs" in result.output
+
+
+def test_resume_needs_a_training_checkpoint(tmp_path: Path) -> None:
+    from fashiongan import nets
+
+    hub.save_pretrained(tmp_path / "bare", {"classifier": nets.build("mlp")}, {"model": "classifier"})
+    result = runner.invoke(app, ["train", "--resume", str(tmp_path / "bare")])
+    assert result.exit_code == 1 and "holds no training config" in result.output
+    result = runner.invoke(app, ["train", "--resume", str(tmp_path / "missing")])
+    assert result.exit_code == 1 and "is not a directory" in result.output
+
+
+# ---------------------------------------------------------------- the CLI
+
+def test_train_cli_writes_checkpoint_grids_gif_and_curves_then_resumes(data_dir: Path, tmp_path: Path) -> None:
+    config = tmp_path / "tiny.yaml"
+    config.write_text(f"nets: {{generator: {json.dumps(SMALL_GAN)}, discriminator: {json.dumps(SMALL_GAN)}}}\n"
+                      "data: {limit: 64}\n")  # 8 steps an epoch: a grid at step 8 and at the end
+    out = tmp_path / "dcgan"
+    args = ["train", "--model", "dcgan", "--config", str(config), "--batch-size", "8", "--seed", "3",
+            "--data-dir", str(data_dir), "--out", str(out)]
+    result = runner.invoke(app, [*args, "--steps", "10", "--ema", "0.5", "--threads", "1", "--quiet"])
+    assert result.exit_code == 0, result.output
+    for shown in ("trained dcgan to step 10", "sample grids", "progress.gif", "losses.png", "fashiongan sample"):
+        assert shown in result.output
+    assert sorted(p.name for p in (out / "samples").iterdir()) == ["step_00000008.png", "step_00000010.png"]
+    assert (out / "progress.gif").stat().st_size and (out / "losses.png").stat().st_size
+    checkpoint = hub.load_checkpoint(out)
+    assert checkpoint.config["main"] == "generator_ema" and checkpoint.config["train_config"]["seed"] == 3
+    assert checkpoint.main.sample(2).shape == (2, 1, 28, 28)
+
+    result = runner.invoke(app, [*args, "--steps", "12"])
+    assert result.exit_code == 1 and "already holds a checkpoint; continue it with --resume" in result.output
+    result = runner.invoke(app, ["train", "--resume", str(out), "--steps", "12", "--json"])
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.output)
+    assert report["steps"] == 12 and report["checkpoint"] == str(out) and report["model"] == "dcgan"
+    assert saved_step(out) == 12
+    result = runner.invoke(app, ["train", "--resume", str(out), "--quiet"])
+    assert result.exit_code == 0 and "already at step 12" in result.output
+
+
+def test_train_cli_rejects_bad_flags_in_one_line(tmp_path: Path) -> None:
+    for args, expected in [
+        (["--model", "dcgan", "--epochs", "1", "--steps", "3"], "not both"),
+        (["--model", "nosuchgan"], "unknown model 'nosuchgan'"),
+        (["--model", "dcgan", "--steps", "0"], "train.steps must be a positive whole number"),
+        (["--model", "dcgan", "--ema", "1.5"], "ema_decay must lie strictly between 0 and 1"),
+        (["--model", "dcgan", "--minutes", "-1"], "train.minutes must be positive"),
+        (["--model", "dcgan", "--device", "tpu"], "unknown device 'tpu'"),
+        (["--model", "dcgan", "--threads", "0"], "--threads must be at least 1"),
+        ([], "no model given"),
+    ]:
+        result = runner.invoke(app, ["train", *args, "--out", str(tmp_path / "x")])
+        assert result.exit_code == 1, (args, result.output)
+        assert expected in result.output and result.output.count("\n") == 1, (args, result.output)
+
+
+def test_models_lists_the_generators_found_from_the_packaged_configs() -> None:
+    result = runner.invoke(app, ["models", "--json"])
+    assert result.exit_code == 0, result.output
+    rows = {row["name"]: row for row in json.loads(result.output)}
+    expected = {"gan", "dcgan", "cgan", "acgan", "infogan", "wgan", "wgan-gp", "lsgan", "dragan", "began", "ebgan"}
+    assert set(rows) == expected  # the classifier configs (cnn, mlp, evaluator) are not generators
+    from fashiongan import objectives
+
+    assert rows["wgan"]["description"] == objectives.get("wgan").description
+    assert rows["cgan"]["conditional"] and not rows["dcgan"]["conditional"]
+    assert rows["dcgan"]["batch_size"] == load_config("dcgan").train["batch_size"]
+    assert [m.name for m in generator_models()] == sorted(expected)
+    table = runner.invoke(app, ["models"])
+    assert table.exit_code == 0 and "wgan-gp" in table.output and "evaluator" not in table.output
