@@ -18,12 +18,22 @@ from typing import Sequence
 
 import numpy as np
 import pytest
+import torch
 
 from fashiongan.data import fashion_mnist as fm
 from fashiongan.errors import DataError
 
 # The environment as the user started pytest, before any fixture changes it.
 _ORIGINAL_ENV = {k: os.environ.get(k) for k in ("FASHIONGAN_DATA", "FASHIONGAN_CACHE", "FASHIONGAN_OFFLINE")}
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _one_thread():
+    """Test tensors are small: one thread beats two, by far when another job shares the cores."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
 
 
 def pytest_configure(config: pytest.Config) -> None:

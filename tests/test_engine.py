@@ -30,15 +30,6 @@ class Killed(Exception):
     """Stands in for a process killed in the middle of a step."""
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread():
-    """Tiny nets run fastest on one thread; two OpenMP threads on a busy 2-core machine crawl."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
-
 @pytest.fixture(scope="module")
 def data_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return write_idx_dir(tmp_path_factory.mktemp("idx") / "data", train=64, test=16)

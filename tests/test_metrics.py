@@ -13,7 +13,6 @@ import math
 import time
 import urllib.error
 from pathlib import Path
-from typing import Iterator
 
 import numpy as np
 import pytest
@@ -48,15 +47,6 @@ def random_judge(calibration: np.ndarray, seed: int = 0) -> nn.Module:
         judge.train()
         judge.features(to_float(calibration))
     return judge.eval()
-
-
-@pytest.fixture(scope="module", autouse=True)
-def _one_thread() -> Iterator[None]:
-    """These tensors are small: thread hand-offs cost more than they save, all the more on a shared CPU."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
 
 
 @pytest.fixture(scope="module")

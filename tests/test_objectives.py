@@ -32,15 +32,6 @@ TINY = {
 }
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread():
-    """Tiny nets gain nothing from intra-op threads, and lose much to them on a busy machine."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
-
 def _tiny(name: str) -> dict:
     return {"nets": {role: {"kwargs": TINY[spec["arch"]]} for role, spec in load_config(name).nets.items()}}
 

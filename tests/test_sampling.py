@@ -22,14 +22,6 @@ runner = CliRunner()
 SMALL = {"width": 4, "hidden": 16}
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
-
 def _generator_checkpoint(directory: Path, model: str, **kwargs) -> Path:
     """An (untrained) generator saved the way `fit` saves one: enough to sample from."""
     torch.manual_seed(0)
