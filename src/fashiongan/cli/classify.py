@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Optional
 
+import torch
 import typer
 from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
@@ -19,6 +20,15 @@ from fashiongan.viz import plot_confusion, plot_curves
 app = typer.Typer(help="Train and evaluate Fashion-MNIST classifiers.", no_args_is_help=True)
 DataDir = typer.Option(None, "--data-dir", help="Folder with the four IDX files (else FASHIONGAN_DATA, cache, Debian).")
 Checkpoint = typer.Option(..., "--checkpoint", help="Checkpoint directory or pretrained:NAME (mlp, cnn, evaluator).")
+Threads = typer.Option(
+    None, "--threads", min=1,
+    help="CPU threads for PyTorch [default: one per core]; 1 is much faster when other jobs share the cores.",
+)
+
+
+def _set_threads(threads: int | None) -> None:
+    if threads is not None:
+        torch.set_num_threads(threads)  # a property of the machine, not of the model: not saved
 
 
 def _progress(total: int, label: str, enabled: bool) -> Progress:
@@ -45,6 +55,7 @@ def train(
     eps: float = typer.Option(0.1, "--eps", help="Adversarial-training epsilon, in [0, 1] pixel units."),
     seed: Optional[int] = typer.Option(None, "--seed", help="Seed for init and batch order (default: the config's)."),
     limit: Optional[int] = typer.Option(None, "--limit", min=1, help="Use only the first N train and test images (quick trials)."),
+    threads: Optional[int] = Threads,
     data_dir: Optional[Path] = DataDir,
     as_json: bool = typer.Option(False, "--json", help="Print the result as JSON (no progress bar)."),
 ) -> None:
@@ -56,6 +67,7 @@ def train(
     config = lib.train_config(
         arch, epochs=epochs, adversarial=adversarial, eps=eps, seed=seed, data_dir=data_dir, limit=limit
     )
+    _set_threads(threads)
     result = lib.train(config, out, progress=not as_json)
     summary = {
         "checkpoint": str(result.out),
@@ -83,12 +95,14 @@ def evaluate(
     checkpoint: str = Checkpoint,
     confusion: Optional[Path] = typer.Option(None, "--confusion", help="Write the confusion matrix as a PNG."),
     n: Optional[int] = typer.Option(None, "--n", min=1, help="Score only the first N test images."),
+    threads: Optional[int] = Threads,
     data_dir: Optional[Path] = DataDir,
     as_json: bool = typer.Option(False, "--json", help="Print the result as JSON."),
 ) -> None:
     """Accuracy, per-class accuracy and confusion matrix on the Fashion-MNIST test set."""
     model, _ = lib.load_classifier(checkpoint)
     images, labels = lib.labelled_images(data_dir, n)
+    _set_threads(threads)
     with _progress(len(images), "eval", not as_json) as bar:
         result = lib.evaluate(model, images, labels, on_batch=_advance(bar))
     if confusion is not None:
@@ -114,6 +128,7 @@ def robustness(
     steps: int = typer.Option(10, "--steps", min=1, help="PGD iterations."),
     seed: int = typer.Option(0, "--seed", help="PGD's random start."),
     plot: Optional[Path] = typer.Option(None, "--plot", help="Write the accuracy-vs-epsilon curve as a PNG."),
+    threads: Optional[int] = Threads,
     data_dir: Optional[Path] = DataDir,
     as_json: bool = typer.Option(False, "--json", help="Print the result as JSON."),
 ) -> None:
@@ -122,6 +137,7 @@ def robustness(
     epsilons = parse_floats(eps, "--eps", 0.0, 1.0)
     model, _ = lib.load_classifier(checkpoint)
     images, labels = lib.labelled_images(data_dir, n)
+    _set_threads(threads)
     with _progress(len(images) * len(epsilons), attack, not as_json) as bar:
         curve = rb.robustness_curve(
             model, images, labels, epsilons, attack, mask=not no_mask, steps=steps, seed=seed, on_batch=_advance(bar)
