@@ -7,7 +7,7 @@ trained with `fashiongan classify train`. --ship copies the shipped models' conf
 model.safetensors into src/fashiongan/pretrained/NAME/ once they meet their accuracy targets.
 
     python benchmarks/classifiers.py                  # reuse runs/, train what is missing
-    python benchmarks/classifiers.py --retrain        # train everything again (about 1.5 h on 2 idle cores)
+    python benchmarks/classifiers.py --retrain        # train everything again (2.4 h on 2 shared cores)
     python benchmarks/classifiers.py --only mlp --only mlp-pgd --pgd-n 500   # a quick look
 """
 
@@ -16,8 +16,6 @@ from __future__ import annotations
 import argparse
 import datetime
 import json
-import os
-import platform
 import re
 import shlex
 import shutil
@@ -26,6 +24,8 @@ import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
+
+from machine import describe  # benchmarks/machine.py, beside this script
 
 ROOT = Path(__file__).resolve().parents[1]
 FIGURES = ROOT / "benchmarks" / "figures"
@@ -89,15 +89,6 @@ def _fashiongan(args: list[str], capture: bool = True) -> tuple[dict | None, flo
     if done.returncode != 0:
         sys.exit(f"`{_command(args)}` failed with exit code {done.returncode}")
     return (json.loads(done.stdout) if capture else None), time.monotonic() - began
-
-
-def _machine() -> str:
-    try:
-        lscpu = subprocess.run(["lscpu"], text=True, capture_output=True, check=True).stdout
-        name = re.search(r"Model name:\s*(.+)", lscpu).group(1).strip()
-    except (OSError, subprocess.CalledProcessError, AttributeError):
-        name = platform.processor() or platform.machine()
-    return f"{name}, {os.cpu_count()} cores, CPU only"
 
 
 def train_or_reuse(model: Model, runs: Path, retrain: bool, threads: int | None) -> dict:
@@ -165,7 +156,7 @@ def robustness_section(curves: dict[str, list[dict]], figures: dict[str, Path], 
     lines = [
         "## Robustness",
         "",
-        f"Test accuracy under attack, epsilon in units of the [0, 1] pixel scale (so 0.1 = a tenth of the grey",
+        "Test accuracy under attack, epsilon in units of the [0, 1] pixel scale (so 0.1 = a tenth of the grey",
         "range), perturbing only the garment's pixels (the black background stays black; `--no-mask`",
         f"perturbs everything). Machine: {machine}; date: {date}. {note}",
         "",
@@ -258,7 +249,7 @@ def main() -> None:
     args = parser.parse_args()
 
     chosen = [m for m in MODELS if not args.only or m.name in args.only]
-    machine, date = _machine(), datetime.date.today().isoformat()
+    machine, date = describe(), datetime.date.today().isoformat()
     rows = [evaluate(train_or_reuse(m, args.runs, args.retrain, args.threads), args.threads) for m in chosen]
     by_name = {r["model"].name: r for r in rows}
     curves: dict[str, list[dict]] = {}

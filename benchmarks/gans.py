@@ -27,11 +27,8 @@ import argparse
 import datetime
 import json
 import math
-import os
-import platform
 import re
 import statistics
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -49,6 +46,8 @@ from fashiongan.train import engine, fit, load_config
 from fashiongan.train.distributed import Distributed
 from fashiongan.viz import save_grid
 
+from machine import describe  # benchmarks/machine.py, beside this script
+
 ROOT = Path(__file__).resolve().parents[1]
 BENCHMARKS = ROOT / "BENCHMARKS.md"
 FIGURE = ROOT / "benchmarks" / "figures" / "gan-samples.png"
@@ -59,15 +58,6 @@ MATMUL_N = 2048
 
 
 # ---------------------------------------------------------------- where and when
-
-def machine() -> str:
-    try:
-        lscpu = subprocess.run(["lscpu"], text=True, capture_output=True, check=True).stdout
-        name = re.search(r"Model name:\s*(.+)", lscpu).group(1).strip()
-    except (OSError, subprocess.CalledProcessError, AttributeError):
-        name = platform.processor() or platform.machine()
-    return f"{name}, {os.cpu_count()} cores"
-
 
 def _rel(path: Path) -> str:
     try:
@@ -359,7 +349,7 @@ def main() -> None:
         raise SystemExit(f"unknown variant(s) {', '.join(unknown)}; choose from {', '.join(all_variants)}")
     if args.threads:
         torch.set_num_threads(args.threads)
-    where, date = machine(), datetime.date.today().isoformat()
+    where, date = describe(), datetime.date.today().isoformat()
     threads_prefix = f"--threads {args.threads} " if args.threads else ""
     updates: dict[str, tuple] = {}
 

@@ -19,15 +19,6 @@ LIMIT = 1024
 runner = CliRunner()
 
 
-@pytest.fixture(scope="module", autouse=True)
-def _one_thread():
-    """One intra-op thread: these nets are tiny, and two threads on two busy cores are ~6x slower."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
-
-
 @pytest.fixture(scope="module")
 def trained(_real_data_location: tuple[Path, Path], tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A small MLP trained by the engine for 150 steps on the first 1024 images (eval: first 1024 test)."""

@@ -17,15 +17,6 @@ from fashiongan.metrics import robustness as rb
 runner = CliRunner()
 
 
-@pytest.fixture(scope="module", autouse=True)
-def _one_thread():
-    """One intra-op thread: these nets are tiny, and two threads on two busy cores are ~6x slower."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
-
-
 @pytest.fixture(scope="module")
 def checkpoint(_real_data_location: tuple[Path, Path], tmp_path_factory: pytest.TempPathFactory) -> Path:
     """An MLP trained by the engine for 300 steps on the first 2048 training images."""
