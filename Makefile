@@ -28,7 +28,7 @@ run: data
 	$(BIN)/fashiongan robustness --checkpoint pretrained:cnn --attack fgsm --eps 0,0.05,0.1,0.2 --n 2000 --plot out/cnn-fgsm.png
 
 test: data
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -q
 
 bench: data
 	$(BIN)/python benchmarks/classifiers.py

@@ -18,6 +18,7 @@ from fashiongan.data import fashion_mnist
 from fashiongan.errors import CheckpointError, FashionGANError
 from fashiongan.metrics.robustness import ATTACKS, check_eps
 from fashiongan.train import FitResult, TrainConfig, fit, load_config
+from fashiongan.train.config import merge
 
 ARCHS = ["mlp", "cnn", "evaluator"]
 
@@ -48,14 +49,7 @@ def train_config(
         layer["data"]["data_dir"] = str(data_dir)
     if limit is not None:
         layer["data"]["limit"] = limit
-    return load_config(arch, overrides=_deep_update(layer, overrides or {}))
-
-
-def _deep_update(base: dict[str, Any], update: dict[str, Any]) -> dict[str, Any]:
-    merged = dict(base)
-    for key, value in update.items():
-        merged[key] = _deep_update(merged.get(key, {}), value) if isinstance(value, dict) else value
-    return merged
+    return load_config(arch, overrides=merge(layer, overrides or {}, closed=False))
 
 
 def train(config: TrainConfig, out: str | Path, progress: bool = True) -> FitResult:

@@ -55,7 +55,7 @@ def merge(base: dict[str, Any], update: Mapping[str, Any], closed: bool = True, 
         if closed and key not in result:
             raise FashionGANError(f"unknown setting {where}{key!r}; known: {', '.join(map(str, result))}")
         if isinstance(result.get(key), dict) and isinstance(value, Mapping):
-            result[key] = merge(result[key], value, closed=where == "" and key == "train", where=f"{where}{key}.")
+            result[key] = merge(result[key], value, closed=closed and where == "" and key == "train", where=f"{where}{key}.")
         else:
             result[key] = copy.deepcopy(value)
     return result
