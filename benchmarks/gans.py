@@ -13,6 +13,7 @@ Quality: every variant trained for the same wall-clock minutes from the same see
 --minutes M --seed 0`, into runs/bench-VARIANT), then 10,000 samples scored by fashiongan.metrics
 against the test set in the evaluator's feature space (FID, KID, precision/recall; label accuracy for
 conditional models), next to the real-data floor. The figure holds one row of samples per variant.
+Shipped generators (pretrained:NAME) are scored the same way, beside the budget their training run recorded.
 
     python benchmarks/gans.py --throughput-only             # a few minutes
     python benchmarks/gans.py --minutes 10                  # + about 10 minutes of training per variant
@@ -38,7 +39,7 @@ import torch
 from torch.utils._python_dispatch import TorchDispatchMode
 from torch.utils.flop_counter import FlopCounterMode
 
-from fashiongan import objectives, sampling
+from fashiongan import hub, objectives, sampling
 from fashiongan import nets as net_registry
 from fashiongan.data.datasets import load_training_data
 from fashiongan.objectives.base import Context
@@ -215,10 +216,24 @@ def trained(name: str, runs: Path) -> dict:
     return json.loads(path.read_text())
 
 
-def score(name: str, runs: Path, n: int, seed: int, judge) -> dict:
+def shipped_generators(variants: list[str]) -> list[str]:
+    """``pretrained:NAME`` of every shipped generator (its config's model is a GAN variant)."""
+    return [f"{hub.PRETRAINED_PREFIX}{name}" for name in hub.shipped()
+            if hub.read_config(f"{hub.PRETRAINED_PREFIX}{name}").get("model") in variants]
+
+
+def shipped_record(source: str) -> dict:
+    """A shipped generator's budget as its training run recorded it."""
+    config = hub.read_config(source)
+    training, batch = config["training"], config["train_config"]["train"]["batch_size"]
+    return {"variant": source, "minutes": round(training["seconds"] / 60, 1), "steps": training["step"],
+            "images_seen": training["step"] * batch}
+
+
+def score(checkpoint: str | Path, n: int, seed: int, judge) -> dict:
     from fashiongan.metrics import evaluate_images
 
-    images, labels = sampling.sample(run_dir(runs, name), n=n, seed=seed)
+    images, labels = sampling.sample(checkpoint, n=n, seed=seed)
     return evaluate_images(images, labels, judge=judge, seed=seed)
 
 
@@ -251,7 +266,9 @@ on a shared machine say `--threads 1` (and `fashiongan train --threads 1` is the
 
 Quality: each variant trained for the same wall-clock minutes from seed 0, then 10,000 samples scored with
 `fashiongan.metrics` (the evaluator's feature space, against the test set; label accuracy for conditional
-models only). The "real data" row is the floor: real training images scored the same way."""
+models only). The "real data" row is the floor: real training images scored the same way. `pretrained:NAME`
+rows are the shipped generators (README's model table gives their training command), with the budget
+their run recorded."""
 
 
 def throughput_row(r: dict, command: str, where: str, date: str) -> str:
@@ -375,13 +392,18 @@ def main() -> None:
         judge = load_judge(args.judge)
         rows = {}
         for name in variants:
-            s = score(name, args.runs, args.n_eval, args.seed, judge)
+            s = score(run_dir(args.runs, name), args.n_eval, args.seed, judge)
             command = f"python benchmarks/gans.py {threads_prefix}--variants {name} --minutes {records[name]['minutes']:g}"
             rows[name] = quality_row(records[name], s, where, date, command)
             print(rows[name], flush=True)
+        shipped = shipped_generators(all_variants)
+        for source in shipped:  # trained by the README's command; scored exactly as `evaluate` scores them
+            s = score(source, args.n_eval, args.seed, judge)
+            rows[source] = quality_row(shipped_record(source), s, where, date, f"fashiongan evaluate --checkpoint {source}")
+            print(rows[source], flush=True)
         real = floor(args.n_eval, judge=judge, seed=args.seed)
         rows["real data"] = quality_row({"variant": "real data"}, real, where, date, f"fashiongan.metrics.floor({args.n_eval})")
-        updates["quality"] = (QUALITY_HEADER, rows, ["real data", *all_variants])
+        updates["quality"] = (QUALITY_HEADER, rows, ["real data", *shipped, *all_variants])
         shown = [v for v in all_variants if (run_dir(args.runs, v) / "bench.json").is_file()]
         path = args.runs / FIGURE.name if args.no_write else FIGURE  # a trial run leaves the published figure alone
         print(f"wrote {_rel(figure(shown, args.runs, args.seed, path))}")

@@ -189,6 +189,30 @@ def test_infogan_info_loss_trains_q_and_g() -> None:
     assert all(math.isfinite(v) for v in seen) and seen[-1] < seen[0], seen
 
 
+def test_infogan_q_learns_the_class_of_real_images_from_their_labels() -> None:
+    """What ties code k to class k: without it G and Q agree on any permutation of the classes."""
+    objective, built, batch, ctx = _setup("infogan", batch_size=16)
+    d_phase = objective.phases(ctx.hp)[0]
+    torch.manual_seed(5)
+    with_labels = d_phase.loss(built, batch, ctx)
+    ctx.hp = {**ctx.hp, "real_label_weight": 0.0}
+    torch.manual_seed(5)  # the same fakes and codes
+    without = d_phase.loss(built, batch, ctx)
+    assert with_labels["real_label_loss"] > 0
+    assert (with_labels["loss"] - without["loss"]).item() == pytest.approx(with_labels["real_label_loss"].item(), rel=1e-5)
+
+    ctx.hp = {**ctx.hp, "real_label_weight": 1.0}
+    optimizer = torch.optim.Adam(built["discriminator"].parameters(), lr=2e-3, betas=(0.5, 0.999))
+    seen = []
+    for _ in range(8):
+        optimizer.zero_grad()
+        losses = d_phase.loss(built, batch, ctx)
+        losses["loss"].backward()
+        optimizer.step()
+        seen.append(losses["real_label_loss"].item())
+    assert seen[-1] < seen[0], seen
+
+
 def test_conditional_report_has_a_row_per_class_from_fixed_noise() -> None:
     objective, built, batch, ctx = _setup("cgan")
     report = objective.report(built, ctx)
@@ -210,6 +234,7 @@ def test_conditional_report_has_a_row_per_class_from_fixed_noise() -> None:
     ("began", {"gamma": 1.5}, "gamma"),
     ("ebgan", {"margin": 0}, "margin"),
     ("infogan", {"info_weight": -1}, "info_weight"),
+    ("infogan", {"real_label_weight": None}, "real_label_weight"),
 ])
 def test_bad_hyperparameters_are_rejected_before_training(name: str, hp: dict, message: str) -> None:
     with pytest.raises(FashionGANError, match=message):

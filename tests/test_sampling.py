@@ -85,19 +85,58 @@ def test_a_classifier_checkpoint_is_not_a_generator(tmp_path: Path) -> None:
         sampling.sample(tmp_path / "cnn")
 
 
-def test_a_trained_checkpoint_samples_from_its_ema_generator(tmp_path: Path) -> None:
-    data = write_idx_dir(tmp_path / "data", train=16, test=8)
+@pytest.fixture(scope="module")
+def ema_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A cgan trained two steps with an EMA generator: a real training run, with its training state."""
+    root = tmp_path_factory.mktemp("ema")
+    data = write_idx_dir(root / "data", train=16, test=8)
     small = {"kwargs": SMALL}
     config = load_config("cgan", overrides={
         "nets": {"generator": small, "discriminator": small}, "data": {"data_dir": str(data)},
         "train": {"batch_size": 8, "epochs": None, "steps": 2, "ema_decay": 0.5, "samples": False},
     })
-    fit(config, tmp_path / "run", progress=False)
-    generator = sampling.load_generator(tmp_path / "run")
-    assert hub.read_config(tmp_path / "run")["main"] == "generator_ema" and not generator.training
-    images, labels = sampling.sample(tmp_path / "run", n=3, label="dress", seed=5)
+    fit(config, root / "run", progress=False)
+    return root / "run"
+
+
+def test_a_trained_checkpoint_samples_from_its_ema_generator(ema_run: Path) -> None:
+    generator = sampling.load_generator(ema_run)
+    assert hub.read_config(ema_run)["main"] == "generator_ema" and not generator.training
+    images, labels = sampling.sample(ema_run, n=3, label="dress", seed=5)
     assert images.shape == (3, 28, 28) and labels.tolist() == [3, 3, 3]
     assert np.array_equal(images, sampling.sample(generator, n=3, label="dress", seed=5).images)
+
+
+def test_export_keeps_only_the_ema_generator_and_half_halves_it(ema_run: Path, tmp_path: Path) -> None:
+    full, half = tmp_path / "full", tmp_path / "half"
+    for out, flags in ((full, []), (half, ["--half"])):
+        result = runner.invoke(app, ["export", "--checkpoint", str(ema_run), "--out", str(out), *flags])
+        assert result.exit_code == 0, result.output
+        assert "exported generator_ema" in result.output
+    assert sorted(p.name for p in half.iterdir()) == [hub.CONFIG_FILE, hub.WEIGHTS_FILE]  # no training state
+    weights = hub.load_tensors(half / hub.WEIGHTS_FILE)
+    assert {k.split(".")[0] for k in weights} == {"generator_ema"}
+    assert {v.dtype for v in weights.values()} <= {torch.float16, torch.int64}
+    run_config, exported = hub.read_config(ema_run), hub.read_config(half)
+    assert exported["main"] == "generator_ema" and exported["training"] == run_config["training"]
+    assert (half / hub.WEIGHTS_FILE).stat().st_size < 0.6 * (full / hub.WEIGHTS_FILE).stat().st_size
+
+    reference = sampling.sample(ema_run, n=6, seed=2).images
+    assert np.array_equal(sampling.sample(full, n=6, seed=2).images, reference)
+    rounded = sampling.sample(half, n=6, seed=2).images.astype(int)
+    assert np.abs(rounded - reference).mean() < 1.0  # float16 weights move pixels by rounding only
+
+
+def test_export_refuses_to_overwrite_a_run(ema_run: Path, tmp_path: Path) -> None:
+    for out in (ema_run, ema_run.parent / ".." / ema_run.parent.name / "run"):
+        result = runner.invoke(app, ["export", "--checkpoint", str(ema_run), "--out", str(out)])
+        assert result.exit_code == 1 and "not onto itself" in result.output
+    other = tmp_path / "other"
+    other.mkdir()
+    (other / hub.TRAINING_FILE).write_bytes(b"")
+    result = runner.invoke(app, ["export", "--checkpoint", str(ema_run), "--out", str(other)])
+    assert result.exit_code == 1 and "holds a training run" in result.output
+    assert (other / hub.TRAINING_FILE).read_bytes() == b""
 
 
 def test_resize_uses_nearest_for_whole_multiples_and_bicubic_otherwise() -> None:

@@ -17,6 +17,7 @@ from fashiongan import hub
 from fashiongan.data import fashion_mnist
 from fashiongan.errors import CheckpointError, FashionGANError
 from fashiongan.metrics.robustness import ATTACKS, check_eps
+from fashiongan.objectives.classifier import predict
 from fashiongan.train import FitResult, TrainConfig, fit, load_config
 from fashiongan.train.config import merge
 
@@ -77,21 +78,6 @@ def labelled_images(data_dir: str | Path | None = None, n: int | None = None, sp
             raise FashionGANError(f"n must be at least 1, got {n}")
         images, labels = images[:n], labels[:n]
     return images, labels
-
-
-@torch.no_grad()
-def predict(
-    model: nn.Module, images: torch.Tensor, batch_size: int = 1000, on_batch: Callable[[int], None] | None = None
-) -> torch.Tensor:
-    """Predicted class of every image, in batches (``on_batch(count)`` after each, for progress bars)."""
-    model.eval()
-    out = []
-    for i in range(0, len(images), batch_size):
-        chunk = images[i : i + batch_size]
-        out.append(model(chunk).argmax(1))
-        if on_batch is not None:
-            on_batch(len(chunk))
-    return torch.cat(out) if out else torch.empty(0, dtype=torch.long)
 
 
 @dataclass

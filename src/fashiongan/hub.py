@@ -79,10 +79,12 @@ def save_pretrained(
     config: Mapping[str, Any],
     main: str | None = None,
     training_state: Mapping[str, torch.Tensor] | None = None,
+    half: bool = False,
 ) -> Path:
     """Write ``modules`` (built by ``nets.build``) and ``config`` into ``directory``, atomically per file.
 
     The weights land before config.json, so a directory with a config always has its weights.
+    ``half`` stores floating-point weights as float16 (half the bytes); loading casts them back.
     """
     directory = Path(directory)
     directory.mkdir(parents=True, exist_ok=True)
@@ -94,6 +96,8 @@ def save_pretrained(
     # beside an old config.json.
     text = json.dumps(full, indent=2, sort_keys=True, default=_json_default)
     weights = _flatten(modules)
+    if half:
+        weights = {k: v.half() if v.is_floating_point() else v for k, v in weights.items()}
     atomic_write(directory / WEIGHTS_FILE, lambda tmp: save_file(weights, tmp))
     if training_state is not None:
         state = {k: v.detach().cpu().contiguous() for k, v in training_state.items()}
@@ -175,6 +179,20 @@ def load_checkpoint(source: str | Path, roles: list[str] | None = None) -> Check
     if config["main"] not in built:
         raise CheckpointError(f"{directory / WEIGHTS_FILE} lacks the weights of {config['main']!r}")
     return Checkpoint(directory, config, built)
+
+
+def export(source: str | Path, out: str | Path, half: bool = False) -> Path:
+    """Copy a checkpoint's main net alone (the EMA generator of a run that kept one) into ``out``,
+    without the discriminator, optimiser moments or RNG: what shipping or sharing a model needs."""
+    checkpoint = load_checkpoint(source, roles=[read_config(source)["main"]])
+    out = Path(out).expanduser()
+    if out.resolve() == checkpoint.path.resolve():
+        raise CheckpointError(f"export {checkpoint.path} into another directory, not onto itself")
+    if (out / TRAINING_FILE).exists():
+        raise CheckpointError(f"{out} holds a training run ({TRAINING_FILE}); export into a new directory")
+    config = {k: v for k, v in checkpoint.config.items() if k not in ("nets", "main", "fashiongan_version")}
+    main = checkpoint.config["main"]
+    return save_pretrained(out, {main: checkpoint.main}, config, main=main, half=half)
 
 
 def from_pretrained(source: str | Path) -> nn.Module:

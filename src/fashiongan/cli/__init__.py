@@ -6,7 +6,7 @@ import typer
 from rich.markup import escape
 from typer.core import TyperGroup
 
-from fashiongan.cli import classify, data, evaluate, generate
+from fashiongan.cli import classify, data, evaluate, export, generate
 from fashiongan.cli.common import err_console
 from fashiongan.errors import FashionGANError
 
@@ -35,6 +35,7 @@ app.command("sample")(generate.sample)
 app.add_typer(classify.app, name="classify")
 app.command("robustness")(classify.robustness)
 evaluate.register(app)
+app.command("export")(export.export)
 
 
 def main() -> None:

@@ -9,7 +9,7 @@ statistics untouched), then the net trains on it in train mode.
 
 from __future__ import annotations
 
-from typing import Any, Mapping
+from typing import Any, Callable, Mapping
 
 import torch
 import torch.nn.functional as F
@@ -47,14 +47,23 @@ def adversarial_loss(nets: Nets, batch: Batch, ctx: Context) -> Losses:
 
 
 @torch.no_grad()
+def predict(
+    model: torch.nn.Module, images: torch.Tensor, batch_size: int = 1000, on_batch: Callable[[int], None] | None = None
+) -> torch.Tensor:
+    """Predicted class of every image, in batches (``on_batch(count)`` after each, for progress bars)."""
+    model.eval()
+    out = []
+    for i in range(0, len(images), batch_size):
+        chunk = images[i : i + batch_size]
+        out.append(model(chunk).argmax(1))
+        if on_batch is not None:
+            on_batch(len(chunk))
+    return torch.cat(out) if out else torch.empty(0, dtype=torch.long)
+
+
 def accuracy(model: torch.nn.Module, images: torch.Tensor, labels: torch.Tensor, batch_size: int = 1000) -> float:
     """Share of ``images`` that ``model`` classifies as ``labels`` (model put in eval mode)."""
-    model.eval()
-    correct = sum(
-        (model(images[i : i + batch_size]).argmax(1) == labels[i : i + batch_size]).sum().item()
-        for i in range(0, len(images), batch_size)
-    )
-    return correct / max(len(images), 1)
+    return (predict(model, images, batch_size) == labels).sum().item() / max(len(images), 1)
 
 
 def _report(nets: Nets, ctx: Context) -> Report:

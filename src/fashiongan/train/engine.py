@@ -16,7 +16,6 @@ from typing import Any, Mapping
 import torch
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 from torch import nn
-from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
 
 from fashiongan import hub, nets as net_registry, objectives
 from fashiongan.data.datasets import TensorDict, load_training_data
@@ -26,6 +25,7 @@ from fashiongan.train import state as train_state
 from fashiongan.train.artifacts import Artifacts
 from fashiongan.train.config import TrainConfig, validate
 from fashiongan.train.distributed import Distributed
+from fashiongan.train.ema import ema_model
 
 EMA_SUFFIX = "_ema"
 UNBOUNDED = 10**12  # steps, when only a time budget is given
@@ -154,7 +154,7 @@ def _fit(config: TrainConfig, out: Path, resume: str | Path | None, progress: bo
     phases = objective.phases(config.objective)
     ema = None
     if settings.get("ema_decay"):
-        ema = AveragedModel(nets[objective.main], multi_avg_fn=get_ema_multi_avg_fn(settings["ema_decay"]), use_buffers=True)
+        ema = ema_model(nets[objective.main], settings["ema_decay"])
     saved_nets = {**nets, **({"ema": ema} if ema else {})}
     torch.manual_seed(config.seed + dist.rank)  # same init on every rank, different noise per rank
 
