@@ -216,12 +216,6 @@ def trained(name: str, runs: Path) -> dict:
     return json.loads(path.read_text())
 
 
-def shipped_generators(variants: list[str]) -> list[str]:
-    """``pretrained:NAME`` of every shipped generator (its config's model is a GAN variant)."""
-    return [f"{hub.PRETRAINED_PREFIX}{name}" for name in hub.shipped()
-            if hub.read_config(f"{hub.PRETRAINED_PREFIX}{name}").get("model") in variants]
-
-
 def shipped_record(source: str) -> dict:
     """A shipped generator's budget as its training run recorded it."""
     config = hub.read_config(source)
@@ -260,9 +254,10 @@ D/critic update on a batch; G every n_critic steps), the median of several timed
 Model FLOPs are counted by `torch.utils.flop_counter.FlopCounterMode` over real training steps (D and G
 phases, forward and backward); MFU divides the FLOP/s achieved by the float32 2048x2048 `torch.mm` peak
 timed right before and after each window (median over windows), so both see the same machine load. The
-best thread count depends on that load: with other jobs on the second core, torch's default of two OpenMP
-threads made DCGAN five times slower than one thread (26 vs 130 images/s on 2026-11-23), so rows measured
-on a shared machine say `--threads 1` (and `fashiongan train --threads 1` is the advice there).
+rows below use torch's default threads (one per core) on an otherwise idle machine. The best thread count
+depends on the load: with other jobs on the second core, two OpenMP threads made DCGAN five times slower
+than one (26 vs 130 images/s on 2026-11-23), so on a shared machine pass `--threads 1` (to this script
+and to `fashiongan train`); the quality runs below were trained that way, two at a time.
 
 Quality: each variant trained for the same wall-clock minutes from seed 0, then 10,000 samples scored with
 `fashiongan.metrics` (the evaluator's feature space, against the test set; label accuracy for conditional
@@ -396,7 +391,7 @@ def main() -> None:
             command = f"python benchmarks/gans.py {threads_prefix}--variants {name} --minutes {records[name]['minutes']:g}"
             rows[name] = quality_row(records[name], s, where, date, command)
             print(rows[name], flush=True)
-        shipped = shipped_generators(all_variants)
+        shipped = sampling.shipped_generators()
         for source in shipped:  # trained by the README's command; scored exactly as `evaluate` scores them
             s = score(source, args.n_eval, args.seed, judge)
             rows[source] = quality_row(shipped_record(source), s, where, date, f"fashiongan evaluate --checkpoint {source}")

@@ -274,7 +274,7 @@ def test_models_lists_the_generators_found_from_the_packaged_configs() -> None:
     result = runner.invoke(app, ["models", "--json"])
     assert result.exit_code == 0, result.output
     rows = {row["name"]: row for row in json.loads(result.output)}
-    expected = {"gan", "dcgan", "cgan", "acgan", "infogan", "wgan", "wgan-gp", "lsgan", "dragan", "began", "ebgan"}
+    expected = {"gan", "dcgan", "cgan", "acgan", "acgan-small", "infogan", "wgan", "wgan-gp", "lsgan", "dragan", "began", "ebgan"}
     assert set(rows) == expected  # the classifier configs (cnn, mlp, evaluator) are not generators
     from fashiongan import objectives
 
@@ -284,3 +284,11 @@ def test_models_lists_the_generators_found_from_the_packaged_configs() -> None:
     assert [m.name for m in generator_models()] == sorted(expected)
     table = runner.invoke(app, ["models"])
     assert table.exit_code == 0 and "wgan-gp" in table.output and "evaluator" not in table.output
+
+
+def test_a_packaged_config_builds_on_its_base() -> None:
+    base, small = load_config("acgan").to_dict(), load_config("acgan-small").to_dict()
+    assert small["nets"]["generator"]["kwargs"] == {**base["nets"]["generator"]["kwargs"], "hidden": 256}
+    assert small["train"] == {**base["train"], "ema_decay": 0.999}
+    assert {k: v for k, v in small.items() if k not in ("nets", "train")} == {k: v for k, v in base.items() if k not in ("nets", "train")}
+    assert small["nets"]["discriminator"] == base["nets"]["discriminator"]

@@ -165,6 +165,17 @@ def test_began_k_is_saved_in_the_checkpoint(real_data: Path, tmp_path: Path) -> 
     assert state["state.k"].item() == pytest.approx(state["history.D/k.value"][-1].item())
 
 
+def test_ebgan_g_lowers_the_energy_of_its_fakes_through_both_sides_of_the_reconstruction() -> None:
+    """The energy ||D(x) - x||^2 pulls x toward D(x) even where D's reconstruction ignores x."""
+    objective, built, batch, ctx = _setup("ebgan", pt_weight=0.0)
+    decoder = built["discriminator"].decode
+    torch.nn.init.zeros_(decoder.weight)  # D(x) is a constant image: only the "- x" side has a gradient
+    g_phase = objective.phases(ctx.hp)[1]
+    g_phase.loss(built, batch, ctx)["loss"].backward()
+    last = list(built["generator"].deconv.parameters())[-1]
+    assert last.grad is not None and last.grad.abs().sum() > 0
+
+
 def test_infogan_info_loss_trains_q_and_g() -> None:
     objective, built, batch, ctx = _setup("infogan", batch_size=16)
     generator, discriminator = built["generator"], built["discriminator"]

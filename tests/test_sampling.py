@@ -66,7 +66,8 @@ def test_conditional_labels_by_name_index_list_or_cycling(cgan: Path) -> None:
 
 
 def test_bad_requests_are_one_line_errors(dcgan: Path, cgan: Path) -> None:
-    with pytest.raises(FashionGANError, match="unconditional, so it takes no label; conditional models: acgan, cgan, infogan"):
+    with pytest.raises(FashionGANError, match=r"unconditional, so it takes no label; conditional models: acgan, acgan-small, cgan, infogan "
+                       r"\(ready to sample: pretrained:acgan\)"):
         sampling.sample(dcgan, n=2, label="bag")
     with pytest.raises(FashionGANError, match="not a Fashion-MNIST class; use an index 0-9 or one of: T-shirt/top, Trouser"):
         sampling.sample(cgan, n=2, label="scarf")
@@ -118,7 +119,9 @@ def test_export_keeps_only_the_ema_generator_and_half_halves_it(ema_run: Path, t
     assert {k.split(".")[0] for k in weights} == {"generator_ema"}
     assert {v.dtype for v in weights.values()} <= {torch.float16, torch.int64}
     run_config, exported = hub.read_config(ema_run), hub.read_config(half)
-    assert exported["main"] == "generator_ema" and exported["training"] == run_config["training"]
+    assert exported["main"] == "generator_ema" and exported["train_config"] == run_config["train_config"]
+    assert exported["training"] == {k: v for k, v in run_config["training"].items() if k != "param_groups"}
+    assert exported["training"]["step"] == 2
     assert (half / hub.WEIGHTS_FILE).stat().st_size < 0.6 * (full / hub.WEIGHTS_FILE).stat().st_size
 
     reference = sampling.sample(ema_run, n=6, seed=2).images
@@ -137,6 +140,22 @@ def test_export_refuses_to_overwrite_a_run(ema_run: Path, tmp_path: Path) -> Non
     result = runner.invoke(app, ["export", "--checkpoint", str(ema_run), "--out", str(other)])
     assert result.exit_code == 1 and "holds a training run" in result.output
     assert (other / hub.TRAINING_FILE).read_bytes() == b""
+
+
+def test_the_shipped_conditional_gan_makes_the_requested_classes_offline() -> None:
+    """pretrained:acgan is small, and the shipped judge sees the class it was asked for."""
+    from fashiongan.metrics import label_accuracy, load_judge
+    from fashiongan.metrics.features import extract
+
+    assert sampling.shipped_generators() == ["pretrained:acgan"]
+    weights = hub.resolve("pretrained:acgan") / hub.WEIGHTS_FILE
+    assert weights.stat().st_size < 5 * 2**20
+    images, labels = sampling.sample("pretrained:acgan", n=200, seed=0)
+    assert images.shape == (200, 28, 28) and np.bincount(labels).tolist() == [20] * 10
+    assert label_accuracy(extract(load_judge(), images)[1], labels) >= 0.9
+    dresses = sampling.sample("pretrained:acgan", n=20, label="dress", seed=1)
+    assert (dresses.labels == CLASSES.index("Dress")).all()
+    assert label_accuracy(extract(load_judge(), dresses.images)[1], dresses.labels) >= 0.8
 
 
 def test_resize_uses_nearest_for_whole_multiples_and_bicubic_otherwise() -> None:

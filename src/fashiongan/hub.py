@@ -191,6 +191,8 @@ def export(source: str | Path, out: str | Path, half: bool = False) -> Path:
     if (out / TRAINING_FILE).exists():
         raise CheckpointError(f"{out} holds a training run ({TRAINING_FILE}); export into a new directory")
     config = {k: v for k, v in checkpoint.config.items() if k not in ("nets", "main", "fashiongan_version")}
+    if isinstance(config.get("training"), dict):  # how long and how far it trained, not its optimiser layout
+        config["training"] = {k: v for k, v in config["training"].items() if k != "param_groups"}
     main = checkpoint.config["main"]
     return save_pretrained(out, {main: checkpoint.main}, config, main=main, half=half)
 

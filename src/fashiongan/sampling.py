@@ -45,6 +45,7 @@ class GeneratorModel:
     description: str
     conditional: bool
     batch_size: int
+    shipped: tuple[str, ...] = ()  # pretrained:NAME checkpoints of this model inside the package
 
 
 def is_generator(net: nn.Module) -> bool:
@@ -68,6 +69,8 @@ def generator_models() -> list[GeneratorModel]:
     """The packaged configs whose objective's main net is a generator."""
     from fashiongan.train.config import load_config, packaged_configs
 
+    sources = [f"{hub.PRETRAINED_PREFIX}{name}" for name in hub.shipped()]
+    shipped_models = {source: hub.read_config(source).get("model") for source in sources}
     found = []
     for name in packaged_configs():
         config = load_config(name)
@@ -76,9 +79,14 @@ def generator_models() -> list[GeneratorModel]:
             objective = objectives.get(config.model)
             found.append(GeneratorModel(
                 name, objective.name, objective.description, int(getattr(net, "num_classes", 0)) > 0,
-                int(config.train["batch_size"]),
+                int(config.train["batch_size"]), tuple(s for s, model in shipped_models.items() if model == name),
             ))
     return found
+
+
+def shipped_generators() -> list[str]:
+    """``pretrained:NAME`` of the generators shipped in the package (ready to sample offline)."""
+    return [source for model in generator_models() for source in model.shipped]
 
 
 def load_generator(checkpoint: str | Path | hub.Checkpoint, device: str | torch.device = "cpu") -> nn.Module:
@@ -104,9 +112,12 @@ def _choose_labels(net: nn.Module, n: int, label: Labels) -> torch.Tensor | None
     classes = int(getattr(net, "num_classes", 0))
     if classes == 0:
         if label is not None:
-            conditional = ", ".join(m.name for m in generator_models() if m.conditional) or "none packaged"
+            models = [m for m in generator_models() if m.conditional]
+            shipped = [source for m in models for source in m.shipped]
             raise FashionGANError(
-                f"this generator is unconditional, so it takes no label; conditional models: {conditional}"
+                f"this generator is unconditional, so it takes no label; conditional models: "
+                f"{', '.join(m.name for m in models) or 'none packaged'}"
+                + (f" (ready to sample: {', '.join(shipped)})" if shipped else "")
             )
         return None
     if label is None:  # every class in turn: balanced, and a grid of 10 columns shows one class per column

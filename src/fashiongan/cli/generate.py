@@ -32,11 +32,14 @@ def models(as_json: bool = typer.Option(False, "--json", help="Print JSON instea
     if as_json:
         print_json([m.__dict__ for m in found])
         return
-    table = Table("model", "conditional", "batch", "description")
+    table = Table("model", "conditional", "batch", "shipped", "description")
     for m in found:
-        table.add_row(f"[bold]{m.name}", "yes" if m.conditional else "", str(m.batch_size), escape(m.description))
+        table.add_row(f"[bold]{m.name}", "yes" if m.conditional else "", str(m.batch_size), " ".join(m.shipped),
+                      escape(m.description))
     console.print(table)
     console.print("train one: [bold]fashiongan train --model NAME[/] (add --minutes 5 for a quick run)")
+    for source in (source for m in found for source in m.shipped):
+        console.print(f"or sample a shipped one: [bold]fashiongan sample --checkpoint {source} --out samples.png")
 
 
 def _overrides(

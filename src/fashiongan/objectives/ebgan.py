@@ -32,7 +32,8 @@ def g_loss(nets: Nets, batch: Batch, ctx: Context) -> Losses:
     with adv.frozen(nets["discriminator"]) as D:
         reconstruction, codes = D(fake)
     pt = pull_away(codes)
-    return {"loss": F.mse_loss(reconstruction, fake.detach()) + float(ctx.hp.get("pt_weight", 0.1)) * pt, "pull_away": pt.detach()}
+    energy = F.mse_loss(reconstruction, fake)  # both sides depend on G: the energy's whole gradient
+    return {"loss": energy + float(ctx.hp.get("pt_weight", 0.1)) * pt, "pull_away": pt.detach()}
 
 
 def _check(hp: Mapping[str, Any]) -> None:

@@ -42,9 +42,20 @@ def _read_yaml(text: str, origin: str) -> dict[str, Any]:
     return value
 
 
-def _packaged(name: str) -> dict[str, Any] | None:
+def _packaged(name: str, below: tuple[str, ...] = ()) -> dict[str, Any] | None:
+    """A packaged config's settings; one that names a ``base`` (another packaged config) is layered
+    over it, so a variant of an experiment says only what differs."""
     path = resources.files("fashiongan") / "configs" / f"{name}.yaml"
-    return _read_yaml(path.read_text(), f"configs/{name}.yaml") if path.is_file() else None
+    if not path.is_file():
+        return None
+    settings = _read_yaml(path.read_text(), f"configs/{name}.yaml")
+    base = settings.pop("base", None)
+    if base is None:
+        return settings
+    parent = _packaged(base, (*below, name)) if base not in (*below, name) else None
+    if parent is None:
+        raise FashionGANError(f"configs/{name}.yaml: base {base!r} is not another packaged config (or makes a cycle)")
+    return merge(parent, settings, closed=False)
 
 
 def merge(base: dict[str, Any], update: Mapping[str, Any], closed: bool = True, where: str = "") -> dict[str, Any]:
