@@ -29,6 +29,7 @@ import datetime
 import json
 import math
 import re
+import shutil
 import statistics
 import sys
 import time
@@ -197,8 +198,6 @@ def train_command(name: str, minutes: float, seed: int, runs: Path) -> str:
 def train(name: str, minutes: float, seed: int, runs: Path) -> dict:
     out = run_dir(runs, name)
     if out.exists():  # the benchmark owns runs/bench-*: a new budget is a new run
-        import shutil
-
         shutil.rmtree(out)
     config = load_config(name, overrides={"seed": seed, "train": {"minutes": minutes, "epochs": None, "steps": None}})
     print(f"training {name} for {minutes:g} min -> {_rel(out)}", flush=True)

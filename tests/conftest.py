@@ -131,6 +131,21 @@ def _real_data_location(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path,
     return directory, tmp_path_factory.mktemp("real-data-cache")
 
 
+def train_small_mlp(location: tuple[Path, Path], out: Path, steps: int, limit: int, seed: int | None = None):
+    """An MLP trained by the engine for ``steps`` batches of 64 on the first ``limit`` real training
+    images (``location``: the ``_real_data_location`` fixture), offline, into ``out``."""
+    from fashiongan import classify
+
+    directory, cache = location
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("FASHIONGAN_CACHE", str(cache))
+        mp.setenv("FASHIONGAN_OFFLINE", "1")
+        config = classify.train_config(
+            "mlp", seed=seed, data_dir=directory, limit=limit, overrides={"train": {"steps": steps, "batch_size": 64}}
+        )
+        return classify.train(config, out, progress=False)
+
+
 @pytest.fixture
 def real_data(_real_data_location: tuple[Path, Path], monkeypatch: pytest.MonkeyPatch) -> Path:
     """The directory holding the real Fashion-MNIST; FASHIONGAN_DATA points there, the cache is shared."""

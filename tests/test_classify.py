@@ -9,6 +9,7 @@ import pytest
 import torch
 from typer.testing import CliRunner
 
+from conftest import train_small_mlp
 from fashiongan import classify, hub, nets
 from fashiongan.cli import app
 from fashiongan.data.augment import Augment
@@ -22,15 +23,8 @@ runner = CliRunner()
 @pytest.fixture(scope="module")
 def trained(_real_data_location: tuple[Path, Path], tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A small MLP trained by the engine for 150 steps on the first 1024 images (eval: first 1024 test)."""
-    directory, cache = _real_data_location
     out = tmp_path_factory.mktemp("mlp") / "ckpt"
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("FASHIONGAN_CACHE", str(cache))
-        mp.setenv("FASHIONGAN_OFFLINE", "1")
-        config = classify.train_config(
-            "mlp", seed=0, data_dir=directory, limit=LIMIT, overrides={"train": {"steps": 150, "batch_size": 64}}
-        )
-        result = classify.train(config, out, progress=False)
+    result = train_small_mlp(_real_data_location, out, steps=150, limit=LIMIT, seed=0)
     assert result.steps == 150
     return out
 

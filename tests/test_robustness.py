@@ -9,6 +9,7 @@ import pytest
 import torch
 from typer.testing import CliRunner
 
+from conftest import train_small_mlp
 from fashiongan import classify
 from fashiongan.cli import app
 from fashiongan.errors import FashionGANError
@@ -20,13 +21,8 @@ runner = CliRunner()
 @pytest.fixture(scope="module")
 def checkpoint(_real_data_location: tuple[Path, Path], tmp_path_factory: pytest.TempPathFactory) -> Path:
     """An MLP trained by the engine for 300 steps on the first 2048 training images."""
-    directory, cache = _real_data_location
     out = tmp_path_factory.mktemp("robust") / "mlp"
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("FASHIONGAN_CACHE", str(cache))
-        mp.setenv("FASHIONGAN_OFFLINE", "1")
-        config = classify.train_config("mlp", data_dir=directory, limit=2048, overrides={"train": {"steps": 300, "batch_size": 64}})
-        classify.train(config, out, progress=False)
+    train_small_mlp(_real_data_location, out, steps=300, limit=2048)
     return out
 
 
