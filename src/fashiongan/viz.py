@@ -12,9 +12,11 @@ from fashiongan.atomic import atomic_write
 
 
 def grid_image(
-    images: np.ndarray, nrow: int, scale: int = 2, pad: int = 2, row_labels: Sequence[str] | None = None
+    images: np.ndarray, nrow: int, scale: int = 2, pad: int = 2, row_labels: Sequence[str] | None = None,
+    captions: Sequence[str] | None = None,
 ) -> Image.Image:
-    """uint8 images (N, H, W) or (N, H, W, 3) tiled ``nrow`` per row, optionally with a label per row."""
+    """uint8 images (N, H, W) or (N, H, W, 3) tiled ``nrow`` per row, optionally with a label per row
+    and a caption under each image."""
     images = np.asarray(images)
     if images.ndim == 3:
         images = np.repeat(images[..., None], 3, axis=-1)
@@ -24,13 +26,16 @@ def grid_image(
     font = ImageFont.load_default()
     if row_labels:
         label_w = max(int(ImageDraw.Draw(Image.new("L", (1, 1))).textlength(t, font=font)) for t in row_labels) + 8
-    cell_h, cell_w = h * scale + pad, w * scale + pad
+    caption_h = 12 if captions else 0
+    cell_h, cell_w = h * scale + pad + caption_h, w * scale + pad
     canvas = Image.new("RGB", (label_w + nrow * cell_w + pad, rows * cell_h + pad), (255, 255, 255))
     draw = ImageDraw.Draw(canvas)
     for i, tile in enumerate(images):
         r, c = divmod(i, nrow)
         img = Image.fromarray(tile).resize((w * scale, h * scale), Image.NEAREST)
         canvas.paste(img, (label_w + pad + c * cell_w, pad + r * cell_h))
+        if captions:
+            draw.text((label_w + pad + c * cell_w, pad + r * cell_h + h * scale), captions[i], fill=(60, 60, 60), font=font)
     for r, text in enumerate(row_labels or []):
         draw.text((4, pad + r * cell_h + cell_h // 2 - 6), text, fill=(0, 0, 0), font=font)
     return canvas

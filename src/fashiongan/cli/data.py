@@ -10,12 +10,12 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
-from fashiongan.cli.common import console, print_json
-from fashiongan.data import fashion_mnist as fm
+from fashiongan.cli.common import choice, console, print_json
+from fashiongan.data import colored, fashion_mnist as fm
 from fashiongan.errors import FashionGANError
 from fashiongan.viz import save_grid
 
-app = typer.Typer(help="Fashion-MNIST: locate, verify, describe and show the data.", no_args_is_help=True)
+app = typer.Typer(help="Fashion-MNIST and the sets derived from it: locate, verify, describe and show the data.", no_args_is_help=True)
 DataDir = typer.Option(None, "--data-dir", help="Folder with the four IDX files (else FASHIONGAN_DATA, cache, Debian).")
 
 
@@ -39,14 +39,22 @@ def info(data_dir: Optional[Path] = DataDir, as_json: bool = typer.Option(False,
 @app.command()
 def show(
     out: Path = typer.Option(..., "--out", help="PNG to write."),
+    dataset: str = typer.Option("fashion_mnist", "--dataset", help="fashion_mnist or colored."),
+    mode: str = typer.Option("catalogue", "--mode", help="colored only: palette (a colour per class) or catalogue (named colours)."),
     per_class: int = typer.Option(10, "--per-class", min=1, max=50),
     split: str = typer.Option("train", help="train or test"),
-    seed: int = typer.Option(0),
+    seed: int = typer.Option(0, help="Which items are shown (and, for colored, the colouring seed)."),
     data_dir: Optional[Path] = DataDir,
 ) -> None:
-    """A labelled grid: a row of examples for every class."""
-    data = fm.load(split, data_dir)
-    counts = np.bincount(data.labels, minlength=len(fm.CLASSES))
+    """A labelled grid: a row of examples for every class (coloured items captioned with their colour)."""
+    dataset = choice(dataset, ["fashion_mnist", "colored"], "dataset")
+    if dataset == "colored":
+        painted = colored.load(split, mode, seed, data_dir)
+        images, labels = painted.images.transpose(0, 2, 3, 1), painted.labels
+    else:
+        data = fm.load(split, data_dir)
+        images, labels = data.images, data.labels
+    counts = np.bincount(labels, minlength=len(fm.CLASSES))
     fewest = int(counts.argmin())
     if counts[fewest] < per_class:  # a user's subset may be small
         advice = f"use --per-class {counts[fewest]} or less" if counts[fewest] else "it cannot show every class"
@@ -54,6 +62,8 @@ def show(
             f"the {split} split has only {counts[fewest]} images of {fm.CLASSES[fewest]!r}; {advice}"
         )
     rng = np.random.default_rng(seed)
-    rows = [rng.choice(np.flatnonzero(data.labels == c), per_class, replace=False) for c in range(len(fm.CLASSES))]
-    path = save_grid(data.images[np.concatenate(rows)], out, nrow=per_class, row_labels=list(fm.CLASSES))
+    chosen = np.concatenate([rng.choice(np.flatnonzero(labels == c), per_class, replace=False) for c in range(len(fm.CLASSES))])
+    captions = [colored.colour_name(i) for i in painted.colours[chosen]] if dataset == "colored" else None
+    path = save_grid(images[chosen], out, nrow=per_class, row_labels=list(fm.CLASSES), captions=captions,
+                     scale=3 if captions else 2)
     console.print(f"wrote {escape(str(path))}", soft_wrap=True)

@@ -1,4 +1,8 @@
-"""Training data by name, as in-memory tensor dicts (small images: indexing beats a DataLoader)."""
+"""Training data by name, as in-memory tensor dicts (small images: indexing beats a DataLoader).
+
+Every dataset takes two per-batch options in the config's ``data`` section: ``size`` (resize every
+image tensor of a batch to size x size; data is stored at its native size) and ``augment``.
+"""
 
 from __future__ import annotations
 
@@ -7,8 +11,11 @@ from typing import Any, Callable, Mapping
 
 import torch
 
-from fashiongan.data import fashion_mnist
+import torch.nn.functional as F
+
+from fashiongan.data import colored, fashion_mnist
 from fashiongan.data.augment import Augment
+from fashiongan.data.transforms import to_float
 from fashiongan.errors import FashionGANError
 
 TensorDict = dict[str, torch.Tensor]
@@ -17,14 +24,34 @@ TensorDict = dict[str, torch.Tensor]
 @dataclass
 class TrainData:
     """Tensors of equal length per key; ``eval`` is a held-out set an objective may report on;
-    ``augment`` (from the spec's ``augment`` key, for every dataset) transforms training batches."""
+    ``size`` and ``augment`` (from the spec, for every dataset) transform training batches."""
 
     train: TensorDict
     eval: TensorDict | None = None
     augment: Augment | None = None
+    size: int | None = None
 
     def __len__(self) -> int:
         return len(next(iter(self.train.values())))
+
+    def prepare(self, batch: TensorDict, generator: torch.Generator) -> TensorDict:
+        """A training batch as the model sees it: resized to ``size``, then augmented."""
+        if self.size is not None:
+            batch = {k: resize(v, self.size) if _is_image(v) else v for k, v in batch.items()}
+        return batch if self.augment is None else self.augment(batch, generator)
+
+
+def _is_image(value: torch.Tensor) -> bool:
+    return value.dim() == 4 and value.is_floating_point()
+
+
+def resize(images: torch.Tensor, size: int) -> torch.Tensor:
+    """Float images (N, C, H, W) at size x size: bilinear up, area-averaged down."""
+    if images.shape[-2:] == (size, size):
+        return images
+    if size > images.shape[-1]:
+        return F.interpolate(images, size=(size, size), mode="bilinear", align_corners=False)
+    return F.interpolate(images, size=(size, size), mode="area")
 
 
 def _fashion_mnist(data_dir: str | None = None, limit: int | None = None, eval_split: str | None = "test") -> TrainData:
@@ -35,7 +62,23 @@ def _fashion_mnist(data_dir: str | None = None, limit: int | None = None, eval_s
     return TrainData(tensors("train"), tensors(eval_split) if eval_split else None)
 
 
-_DATASETS: dict[str, Callable[..., TrainData]] = {"fashion_mnist": _fashion_mnist}
+def _colored(
+    mode: str = "catalogue", seed: int = 0, data_dir: str | None = None, limit: int | None = None,
+    eval_split: str | None = "test",
+) -> TrainData:
+    """Coloured Fashion-MNIST: ``image`` RGB, ``gray`` its source item, ``label`` the class, ``colour`` the colour index."""
+
+    def tensors(split: str) -> TensorDict:
+        data = colored.load(split, mode, seed, data_dir, limit)
+        return {
+            "image": to_float(data.images), "gray": to_float(data.gray),
+            "label": torch.tensor(data.labels, dtype=torch.long), "colour": torch.tensor(data.colours),
+        }
+
+    return TrainData(tensors("train"), tensors(eval_split) if eval_split else None)
+
+
+_DATASETS: dict[str, Callable[..., TrainData]] = {"fashion_mnist": _fashion_mnist, "colored": _colored}
 
 
 def dataset_names() -> list[str]:
@@ -47,11 +90,14 @@ def load_training_data(spec: Mapping[str, Any]) -> TrainData:
     options = dict(spec)
     name = options.pop("name", "fashion_mnist")
     augment = Augment.from_spec(options.pop("augment", None))
+    size = options.pop("size", None)
+    if size is not None and (not isinstance(size, int) or isinstance(size, bool) or not 8 <= size <= 1024):
+        raise FashionGANError(f"data.size must be a whole number of pixels in 8..1024, got {size!r}")
     if name not in _DATASETS:
         raise FashionGANError(f"unknown dataset {name!r}; choose one of: {', '.join(dataset_names())}")
     try:
         data = _DATASETS[name](**options)
     except TypeError as exc:
         raise FashionGANError(f"dataset {name!r} does not take these options: {exc}") from exc
-    data.augment = augment
+    data.augment, data.size = augment, size
     return data

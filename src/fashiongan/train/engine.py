@@ -212,8 +212,7 @@ def _fit(config: TrainConfig, out: Path, resume: str | Path | None, progress: bo
         for step in range(start, total):
             epoch, index = divmod(step, per_epoch)
             batch = _batch(train_data, config.seed, epoch, index, batch_size, dist)
-            if data.augment is not None:
-                batch = data.augment(batch, torch.Generator().manual_seed((config.seed * 1_000_003 + step) * 1024 + dist.rank))
+            batch = data.prepare(batch, torch.Generator().manual_seed((config.seed * 1_000_003 + step) * 1024 + dist.rank))
             if settings.get("channels_last"):
                 batch = _channels_last(batch)
             ctx.step = step
