@@ -11,7 +11,8 @@ from rich.markup import escape
 from rich.table import Table
 
 from fashiongan.cli.common import choice, console, print_json
-from fashiongan.data import colored, fashion_mnist as fm
+from fashiongan.data import colored, fashion_mnist as fm, folders
+from fashiongan.metrics.features import progress_bar
 from fashiongan.errors import FashionGANError
 from fashiongan.viz import save_grid
 
@@ -20,8 +21,15 @@ DataDir = typer.Option(None, "--data-dir", help="Folder with the four IDX files 
 
 
 @app.command()
-def info(data_dir: Optional[Path] = DataDir, as_json: bool = typer.Option(False, "--json")) -> None:
-    """Where the data was found, counts per split and per-class balance."""
+def info(
+    data_dir: Optional[Path] = DataDir,
+    data: Optional[str] = typer.Option(None, "--data", help="Your own data instead: folder:DIR (a sub-folder per class) or styles:DIR (styles.csv + images/)."),
+    as_json: bool = typer.Option(False, "--json"),
+) -> None:
+    """Where the data was found, counts per split and per-class balance (or, with --data, of your own data)."""
+    if data is not None:
+        _own_data_info(data, as_json)
+        return
     result = fm.info(data_dir)
     if as_json:
         print_json(result)
@@ -34,6 +42,29 @@ def info(data_dir: Optional[Path] = DataDir, as_json: bool = typer.Option(False,
         table.add_row(f"{i} {name}", *(str(s["per_class"][name]) for s in result["splits"].values()))
     table.add_row("[bold]total", *(f"[bold]{s['count']}" for s in result["splits"].values()))
     console.print(table)
+
+
+def _own_data_info(source: str, as_json: bool) -> None:
+    table = folders.read_table(source)  # fails fast on a bad layout, before decoding every image
+    with progress_bar(not as_json, len(table), "reading images") as advance:
+        result = folders.info(source, progress=advance)
+    if as_json:
+        print_json(result)
+        return
+    console.print(f"[bold]{result['images']}[/] readable images in {escape(result['root'])} ({result['kind']}:)", soft_wrap=True)
+    groups = {"class": result["per_class"]} if "per_class" in result else result.get("columns", {})
+    for name, counts in groups.items():
+        table = Table(name, "images", title=None)
+        for value, count in list(counts.items())[:25]:
+            table.add_row(escape(str(value)), str(count))
+        if len(counts) > 25:
+            table.add_row(f"... {len(counts) - 25} more", "")
+        console.print(table)
+    sizes = ", ".join(f"{size} ({count})" for size, count in list(result["sizes"].items())[:5])
+    console.print(f"image sizes: {sizes or 'none'}")
+    if result["skipped"]:
+        reasons = ", ".join(f"{count} {reason}" for reason, count in result["skip_reasons"].items())
+        console.print(f"[yellow]skipped {result['skipped']}[/]: {reasons} (--json lists every file)", soft_wrap=True)
 
 
 @app.command()

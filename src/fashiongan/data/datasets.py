@@ -13,7 +13,7 @@ import torch
 
 import torch.nn.functional as F
 
-from fashiongan.data import colored, fashion_mnist
+from fashiongan.data import attributes, colored, fashion_mnist
 from fashiongan.data.augment import Augment
 from fashiongan.data.transforms import to_float
 from fashiongan.errors import FashionGANError
@@ -78,7 +78,18 @@ def _colored(
     return TrainData(tensors("train"), tensors(eval_split) if eval_split else None)
 
 
-_DATASETS: dict[str, Callable[..., TrainData]] = {"fashion_mnist": _fashion_mnist, "colored": _colored}
+def _attributes(seed: int = 0, data_dir: str | None = None, limit: int | None = None, eval_split: str | None = "test") -> TrainData:
+    """The offline attribute set: coloured items (catalogue mode) plus ``attributes``, multi-hot (N, 30)."""
+    data = _colored("catalogue", seed, data_dir, limit, eval_split)
+    for split in (data.train, data.eval):
+        if split is not None:
+            split["attributes"] = torch.from_numpy(attributes.encode(split["label"].numpy(), split["colour"].numpy()))
+    return data
+
+
+_DATASETS: dict[str, Callable[..., TrainData]] = {
+    "fashion_mnist": _fashion_mnist, "colored": _colored, "attributes": _attributes,
+}
 
 
 def dataset_names() -> list[str]:
