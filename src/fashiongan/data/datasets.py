@@ -7,13 +7,14 @@ image tensor of a batch to size x size; data is stored at its native size) and `
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Callable, Mapping
+from typing import Any, Callable, Iterator, Mapping
 
 import torch
 
 import torch.nn.functional as F
+from torch.utils.data import Dataset
 
-from fashiongan.data import attributes, colored, fashion_mnist
+from fashiongan.data import attributes, colored, fashion_mnist, streaming
 from fashiongan.data.augment import Augment
 from fashiongan.data.transforms import to_float
 from fashiongan.errors import FashionGANError
@@ -30,9 +31,23 @@ class TrainData:
     eval: TensorDict | None = None
     augment: Augment | None = None
     size: int | None = None
+    stream: Dataset | None = None  # items decoded from disk in worker processes, when too large for memory
+    workers: int = 2
 
     def __len__(self) -> int:
-        return len(next(iter(self.train.values())))
+        return len(self.stream) if self.stream is not None else len(next(iter(self.train.values())))
+
+    def to(self, device: torch.device) -> "TrainData":
+        """In-memory tensors moved to ``device`` once (a stream moves each batch as it comes)."""
+        self.train = {k: v.to(device) for k, v in self.train.items()}
+        self.eval = {k: v.to(device) for k, v in self.eval.items()} if self.eval else None
+        return self
+
+    def batches(self, seed: int, start: int, per_epoch: int, size: int, rank: int = 0, world: int = 1) -> Iterator[TensorDict]:
+        """Training batches for steps ``start``, ``start + 1``, ...: the same seeded order from memory or stream."""
+        if self.stream is not None:
+            return streaming.stream_batches(self.stream, seed, start, per_epoch, size, rank, world, self.workers)
+        return streaming.memory_batches(self.train, seed, start, per_epoch, size, rank, world)
 
     def prepare(self, batch: TensorDict, generator: torch.Generator) -> TensorDict:
         """A training batch as the model sees it: resized to ``size``, then augmented."""

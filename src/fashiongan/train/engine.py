@@ -77,15 +77,6 @@ def _lr_factor(schedule: str, step: int, total: int) -> float:
     return 1.0
 
 
-def _batch(data: TensorDict, seed: int, epoch: int, index: int, size: int, dist: Distributed) -> TensorDict:
-    """Batch ``index`` of ``epoch``: a per-epoch permutation from the seed, so resume sees the same order."""
-    count = len(next(iter(data.values())))
-    order = torch.randperm(count, generator=torch.Generator().manual_seed(seed * 1_000_003 + epoch))
-    start = (index * dist.world + dist.rank) * size
-    chosen = order[start : start + size].to(next(iter(data.values())).device)
-    return {key: value[chosen] for key, value in data.items()}
-
-
 def _run_phase(phase: Phase, nets, optimizer: torch.optim.Optimizer, batch, ctx: Context, dist: Distributed) -> dict[str, float]:
     optimizer.zero_grad(set_to_none=True)
     losses = phase.loss(nets, batch, ctx)
@@ -142,8 +133,7 @@ def _fit(config: TrainConfig, out: Path, resume: str | Path | None, progress: bo
     torch.manual_seed(config.seed)
 
     data = load_training_data(config.data)
-    train_data = {k: v.to(dist.device) for k, v in data.train.items()}
-    eval_data = {k: v.to(dist.device) for k, v in data.eval.items()} if data.eval else None
+    data.to(dist.device)
     nets = {
         role: net_registry.build(spec["arch"], **spec.get("kwargs", {})).to(dist.device)
         for role, spec in config.nets.items()
@@ -169,7 +159,7 @@ def _fit(config: TrainConfig, out: Path, resume: str | Path | None, progress: bo
     total = settings["steps"] or (settings["epochs"] * per_epoch if settings["epochs"] else UNBOUNDED)
     deadline = time.monotonic() + 60 * float(settings["minutes"]) if settings.get("minutes") else None
     artifacts = Artifacts(out, enabled=dist.is_main, samples=settings.get("samples", True))
-    ctx = Context(step=start, hp=config.objective, state=objective_state, seed=config.seed, device=dist.device, eval_data=eval_data)
+    ctx = Context(step=start, hp=config.objective, state=objective_state, seed=config.seed, device=dist.device, eval_data=data.eval)
     metrics: dict[str, float] = {}
     began = time.monotonic()
     seconds_before = float(saved["training"].get("seconds", 0.0)) if saved else 0.0  # earlier runs' training time
@@ -209,9 +199,9 @@ def _fit(config: TrainConfig, out: Path, resume: str | Path | None, progress: bo
     step = start - 1  # a resumed run that has already reached its budget trains no step
     with bar:
         task = bar.add_task("train", total=None if total == UNBOUNDED else total, completed=start, rate="", losses="")
+        batches = data.batches(config.seed, start, per_epoch, batch_size, dist.rank, dist.world)
         for step in range(start, total):
-            epoch, index = divmod(step, per_epoch)
-            batch = _batch(train_data, config.seed, epoch, index, batch_size, dist)
+            batch = {k: v.to(dist.device, non_blocking=True) for k, v in next(batches).items()}
             batch = data.prepare(batch, torch.Generator().manual_seed((config.seed * 1_000_003 + step) * 1024 + dist.rank))
             if settings.get("channels_last"):
                 batch = _channels_last(batch)
