@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 DEBIAN_DATA := /usr/share/datasets/fashion-mnist
 
-.PHONY: run test data install bench clean
+.PHONY: run test data install bench clean browser
 
 $(BIN)/fashiongan: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -28,8 +28,16 @@ run: data
 	$(BIN)/fashiongan robustness --checkpoint pretrained:cnn --attack fgsm --eps 0,0.05,0.1,0.2 --n 2000 --plot out/cnn-fgsm.png
 	$(BIN)/fashiongan sample --checkpoint pretrained:acgan --label dress --n 6 --out out/dresses.png
 	$(BIN)/fashiongan sample --checkpoint pretrained:acgan --n 100 --out out/generated.png
+	$(BIN)/fashiongan lookbook --outfits 6 --out out/lookbook
 
-test: data
+# Debian's chromium for the browser tests (Playwright drives it; it cannot download its own browser here).
+browser:
+	@if [ ! -x /usr/bin/chromium ] && command -v apt-get >/dev/null 2>&1 && [ "$$(id -u)" = 0 ]; then \
+		apt-get install -y -qq chromium >/dev/null 2>&1 || \
+		{ apt-get update -qq && apt-get install -y -qq chromium; } || true; \
+	fi
+
+test: data browser
 	$(BIN)/python -m pytest -q
 
 bench: data

@@ -247,7 +247,7 @@ def test_train_cli_writes_checkpoint_grids_gif_and_curves_then_resumes(data_dir:
     assert result.exit_code == 1 and "already holds a checkpoint; continue it with --resume" in result.output
     result = runner.invoke(app, ["train", "--resume", str(out), "--steps", "12", "--json"])
     assert result.exit_code == 0, result.output
-    report = json.loads(result.output)
+    report = json.loads(result.stdout)  # stdout: a note about FID tracking may go to stderr
     assert report["steps"] == 12 and report["checkpoint"] == str(out) and report["model"] == "dcgan"
     assert saved_step(out) == 12
     result = runner.invoke(app, ["train", "--resume", str(out), "--quiet"])
@@ -274,7 +274,8 @@ def test_models_lists_the_generators_found_from_the_packaged_configs() -> None:
     result = runner.invoke(app, ["models", "--json"])
     assert result.exit_code == 0, result.output
     rows = {row["name"]: row for row in json.loads(result.output)}
-    expected = {"gan", "dcgan", "cgan", "acgan", "acgan-small", "infogan", "wgan", "wgan-gp", "lsgan", "dragan", "began", "ebgan"}
+    expected = {"gan", "dcgan", "cgan", "acgan", "acgan-small", "infogan", "wgan", "wgan-gp", "lsgan", "dragan", "began", "ebgan",
+                "acgan-colour", "dcgan-color64", "vae-source", "cvae"}
     assert set(rows) == expected  # the classifier configs (cnn, mlp, evaluator) are not generators
     from fashiongan import objectives
 

@@ -214,12 +214,13 @@ def test_shipped_pretrained_models_load() -> None:
 
 
 def test_nothing_unpickles() -> None:
-    """Never unpickle a file a user hands us: no torch.load, pickle or allow_pickle=True in the package."""
+    """Never unpickle a file a user hands us: no pickle or allow_pickle=True in the package, and torch.load only
+    with weights_only=True (its restricted loader, used for hash-checked ImageNet weights)."""
     pattern = re.compile(r"torch\.load\b|\bimport pickle\b|\bpickle\.|\bcPickle\b|allow_pickle\s*=\s*True|\bdill\b")
     offenders = [
         f"{path.relative_to(SRC)}:{n}: {line.strip()}"
         for path in sorted(SRC.rglob("*.py"))
         for n, line in enumerate(path.read_text().splitlines(), 1)
-        if pattern.search(line)
+        if pattern.search(line) and "weights_only=True" not in line
     ]
     assert offenders == []

@@ -28,11 +28,12 @@ from typer.testing import CliRunner
 
 from fashiongan import hub, metrics, nets
 from fashiongan.cli import evaluate as evaluate_cli
+from fashiongan.data import colored
 from fashiongan.data import fashion_mnist as fm
 from fashiongan.data.transforms import to_float
 from fashiongan.errors import CheckpointError, FashionGANError
 from fashiongan.metrics import features as features_module
-from fashiongan.metrics import generative
+from fashiongan.metrics import generative, inputs
 
 N = 200
 
@@ -275,23 +276,51 @@ def test_inception_fid_feeds_both_sets_as_uint8_rgb(monkeypatch: pytest.MonkeyPa
     assert result["inception_fid"] == pytest.approx(float(expected.compute()), rel=1e-4)
 
 
+def test_inception_fid_takes_rgb_images_as_they_are(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(generative, "_inception_metric", lambda: FrechetInceptionDistance(PooledRGB()))
+    rng = np.random.default_rng(5)
+    images, reference = (rng.integers(0, 256, (20, 3, 28, 28), dtype=np.uint8) for _ in range(2))
+    judge = random_colour_judge(reference)
+    result = metrics.evaluate_images(to_float(images), judge=judge, reference=reference, inception=True)
+    expected = FrechetInceptionDistance(PooledRGB())
+    expected.update(torch.tensor(reference), real=True)
+    expected.update(torch.tensor(images), real=False)
+    assert result["inception_fid"] == pytest.approx(float(expected.compute()), rel=1e-4)
+
+
 # ---------------------------------------------------------------- inputs
 
 def test_load_images_from_npz_and_png_folders(tmp_path: Path) -> None:
     images, labels = stub_images(12)
     np.savez(tmp_path / "with.npz", images=images, labels=labels.astype(np.int64))
     np.savez(tmp_path / "without.npz", images=images)
-    loaded, loaded_labels = metrics.load_images(tmp_path / "with.npz")
-    assert np.array_equal(loaded, images) and np.array_equal(loaded_labels, labels)
-    assert metrics.load_images(tmp_path / "without.npz")[1] is None
+    loaded, loaded_labels, colours = metrics.load_images(tmp_path / "with.npz")
+    assert np.array_equal(loaded, images) and np.array_equal(loaded_labels, labels) and colours is None
+    assert metrics.load_images(tmp_path / "without.npz").labels is None
     folder = tmp_path / "pngs"
     folder.mkdir()
-    for i, image in enumerate(images[:3]):
+    for i, image in enumerate(images[:4]):
         Image.fromarray(image).save(folder / f"{i:02d}.png")
-    Image.fromarray(np.repeat(images[3][..., None], 3, axis=-1)).save(folder / "03.png")  # RGB becomes L
     (folder / "notes.txt").write_text("ignored")
-    loaded, none = metrics.load_images(folder)
-    assert none is None and np.array_equal(loaded, images[:4])
+    loaded = metrics.load_images(folder)
+    assert loaded.labels is None and loaded.colours is None and np.array_equal(loaded.images, images[:4])
+
+
+def test_rgb_images_load_as_rgb_from_folders_and_npz(tmp_path: Path) -> None:
+    rgb = np.random.default_rng(3).integers(0, 256, (4, 32, 32, 3), dtype=np.uint8)
+    folder = tmp_path / "rgb"
+    folder.mkdir()
+    for i, image in enumerate(rgb[:3]):
+        Image.fromarray(image).save(folder / f"{i}.png")
+    Image.fromarray(rgb[3, :, :, 0]).save(folder / "3.png")  # one grayscale file in a colour folder
+    loaded = metrics.load_images(folder).images
+    assert loaded.shape == (4, 3, 32, 32) and np.array_equal(loaded[:3], rgb[:3].transpose(0, 3, 1, 2))
+    assert np.array_equal(loaded[3], np.repeat(rgb[3, None, :, :, 0], 3, axis=0))
+    colours = np.array([0, 5, 11, 3])
+    np.savez(tmp_path / "rgb.npz", images=rgb, labels=np.arange(4), colours=colours)
+    from_npz = metrics.load_images(tmp_path / "rgb.npz")
+    assert from_npz.images.shape == (4, 3, 32, 32) and np.array_equal(from_npz.colours, colours)
+    assert np.array_equal(from_npz.images, rgb.transpose(0, 3, 1, 2))
 
 
 def _write_bad(tmp_path: Path, case: str) -> Path:
@@ -303,8 +332,15 @@ def _write_bad(tmp_path: Path, case: str) -> Path:
         return tmp_path / "nowhere.npz"
     if case == "empty folder":
         return folder
-    if case == "wrong size png":
-        Image.fromarray(np.zeros((32, 32), np.uint8)).save(folder / "a.png")
+    if case == "mixed sizes":
+        Image.fromarray(np.zeros((28, 28), np.uint8)).save(folder / "a.png")
+        Image.fromarray(np.zeros((32, 32), np.uint8)).save(folder / "b.png")
+        return folder
+    if case == "tiny png":
+        Image.fromarray(np.zeros((4, 4), np.uint8)).save(folder / "a.png")
+        return folder
+    if case == "huge png":
+        Image.new("L", (2000, 2000)).save(folder / "a.png")
         return folder
     if case == "corrupt png":
         (folder / "a.png").write_bytes(b"\x89PNG not really")
@@ -319,7 +355,9 @@ def _write_bad(tmp_path: Path, case: str) -> Path:
     elif case == "wrong dtype":
         np.savez(npz, images=images.astype(np.float32))
     elif case == "wrong shape":
-        np.savez(npz, images=np.zeros((5, 32, 32), np.uint8))
+        np.savez(npz, images=np.zeros((5, 4, 28, 28), np.uint8))
+    elif case == "colour range":
+        np.savez(npz, images=images, colours=np.array([0, 1, 2, 3, 12]))
     elif case == "no images":
         np.savez(npz, images=images[:0])
     elif case == "label count":
@@ -336,13 +374,16 @@ def _write_bad(tmp_path: Path, case: str) -> Path:
 BAD_INPUTS = {
     "missing": "does not exist",
     "empty folder": "no .png files",
-    "wrong size png": "is 32x32; every image must be 28x28",
+    "mixed sizes": "is 32x32 but a.png is 28x28; every image must have the same size",
+    "tiny png": "holds 4x4 images; images to score must be 8-1024 px a side",
+    "huge png": "holds 2000x2000 images",
     "corrupt png": "not a readable PNG",
     "not npz": "neither a folder of PNGs nor an .npz",
     "corrupt npz": "not a readable .npz",
     "no images key": "no 'images' array",
-    "wrong dtype": "expected uint8 N x 28 x 28",
-    "wrong shape": "expected uint8 N x 28 x 28",
+    "wrong dtype": "expected uint8 N x H x W",
+    "wrong shape": "expected uint8 N x H x W",
+    "colour range": "'colours' hold 12, outside the catalogue colours 0-11",
     "no images": "holds no images",
     "label count": "one label per image",
     "label range": "hold 10, outside",
@@ -362,12 +403,16 @@ def test_in_memory_images_are_checked() -> None:
     ok = np.zeros((12, 28, 28), np.uint8)
     assert metrics.check_images(ok).shape == (12, 1, 28, 28)
     assert metrics.check_images(torch.full((12, 1, 28, 28), 0.5)).dtype == torch.float32
+    assert metrics.check_images(np.zeros((12, 3, 28, 28), np.uint8)).shape == (12, 3, 28, 28)
+    assert metrics.check_images(np.zeros((12, 64, 64, 3), np.uint8)).shape == (12, 3, 64, 64)
     with pytest.raises(FashionGANError, match=r"must lie in \[-1, 1\]"):
         metrics.check_images(torch.full((12, 28, 28), 2.0))
     with pytest.raises(FashionGANError, match="dtype torch.int64"):
         metrics.check_images(ok.astype(np.int64))
     with pytest.raises(FashionGANError, match="shape"):
-        metrics.check_images(np.zeros((12, 3, 28, 28), np.uint8))
+        metrics.check_images(np.zeros((12, 2, 28, 28), np.uint8))
+    with pytest.raises(FashionGANError, match="one colour per image"):
+        metrics.evaluate_images(ok, colours=np.zeros(3, np.int64), judge=StubJudge(), reference=ok)
     with pytest.raises(FashionGANError, match="at least 10 images"):
         metrics.evaluate_images(ok[:5], judge=StubJudge(), reference=ok)
     with pytest.raises(FashionGANError, match="n=20 must lie between 10 and the 12"):
@@ -424,3 +469,148 @@ def test_evaluate_command_samples_a_generator_checkpoint(
     assert 0.0 <= report["label_accuracy"] <= 1.0 and math.isfinite(report["fid"])
     both = CliRunner().invoke(app, ["evaluate", "--checkpoint", "x", "--images", "y"])
     assert both.exit_code != 0
+
+
+# ---------------------------------------------------------------- RGB images and the colour judge
+
+def random_colour_judge(calibration: np.ndarray, seed: int = 0) -> nn.Module:
+    """A small random colour judge whose BatchNorm statistics come from one batch of coloured items."""
+    torch.manual_seed(seed)
+    judge = nets.build("colour_judge", width=8, feature_dim=32)
+    for module in judge.modules():
+        if isinstance(module, nn.modules.batchnorm._BatchNorm):
+            module.momentum = None
+    with torch.no_grad():
+        judge.train()
+        judge.features(to_float(calibration))
+    return judge.eval()
+
+
+@pytest.fixture(scope="module")
+def coloured(_real_data_location: tuple[Path, Path]) -> dict[str, colored.ColoredSplit]:
+    directory, cache = _real_data_location
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("FASHIONGAN_CACHE", str(cache))
+        return {split: colored.load(split, "catalogue", 0, data_dir=directory, limit=N) for split in ("train", "test")}
+
+
+@pytest.fixture
+def small_coloured(monkeypatch: pytest.MonkeyPatch, coloured: dict[str, colored.ColoredSplit]) -> dict:
+    """colored.load returns a few hundred coloured items, so the colour judge's reference set loads in no time."""
+    monkeypatch.setattr(colored, "load", lambda split, *args, **kwargs: coloured[split])
+    return coloured
+
+
+def test_judge_input_converts_channels_and_size(sets: dict[str, np.ndarray]) -> None:
+    gray = torch.tensor(sets["train"][:8]).unsqueeze(1)
+    rgb = torch.tensor(np.random.default_rng(4).integers(0, 256, (8, 3, 28, 28), dtype=np.uint8))
+    expected = (to_float(rgb) * torch.tensor([0.299, 0.587, 0.114]).view(1, 3, 1, 1)).sum(1, keepdim=True)
+    assert torch.allclose(inputs.judge_input(rgb, 1), expected, atol=1e-6)
+    assert torch.equal(inputs.judge_input(gray, 1), to_float(gray))
+    assert torch.equal(inputs.judge_input(rgb, 3), to_float(rgb))
+    doubled = gray.repeat_interleave(2, dim=2).repeat_interleave(2, dim=3)  # 56x56, each pixel a 2x2 block
+    assert torch.allclose(inputs.judge_input(doubled, 1), to_float(gray), atol=1e-6)  # area: exact
+    assert inputs.judge_input(gray[:, :, ::2, ::2], 1).shape == (8, 1, 28, 28)
+    with pytest.raises(FashionGANError, match="grayscale images cannot be scored by a colour judge"):
+        inputs.judge_input(gray, 3)
+
+
+def test_rgb_images_meet_the_evaluator_as_their_luminance(judge: nn.Module, sets: dict[str, np.ndarray]) -> None:
+    gray, reference = sets["train"][:60], sets["reference"][:60]
+    as_rgb = np.repeat(gray[:, :, :, None], 3, axis=3)  # channel-last, grey in every channel
+    first = metrics.evaluate_images(gray, judge=judge, reference=reference)
+    second = metrics.evaluate_images(as_rgb, judge=judge, reference=reference)
+    assert second["fid"] == pytest.approx(first["fid"], rel=1e-4, abs=1e-6)
+    assert second["precision"] == first["precision"] and second["recall"] == first["recall"]
+    big = np.kron(gray, np.ones((1, 2, 2), np.uint8))  # 56x56: area-averaged back to the same 28x28
+    resized = metrics.evaluate_images(big, judge=judge, reference=reference)
+    assert resized["fid"] == pytest.approx(first["fid"], rel=1e-4, abs=1e-6)
+
+
+def test_judge_for_picks_by_channels() -> None:
+    assert metrics.judge_for(1) == "pretrained:evaluator" and metrics.judge_for(3) == "pretrained:colour-judge"
+    with pytest.raises(FashionGANError, match="grayscale \\(1\\) or RGB \\(3\\)"):
+        metrics.judge_for(2)
+
+
+def test_colour_judge_scores_rgb_against_the_coloured_set(
+    tmp_path: Path, judge: nn.Module, small_coloured: dict[str, colored.ColoredSplit]
+) -> None:
+    train, test = small_coloured["train"], small_coloured["test"]
+    colour_judge = random_colour_judge(train.images[-100:])
+    assert metrics.judge_channels(colour_judge) == 3 and metrics.judge_channels(judge) == 1
+    result = metrics.evaluate_images(train.images, train.labels, train.colours, judge=colour_judge)
+    assert result["reference"] == "coloured fashion-mnist (catalogue, seed 0) test" and result["n_reference"] == N
+    assert result["judge_name"] == "in-memory ColourJudge" and 0 <= result["colour_accuracy"] <= 1
+    outputs = metrics.judge_outputs(colour_judge, train.images)
+    assert result["colour_accuracy"] == metrics.colour_accuracy(outputs.colour_logits, train.colours)
+    assert result["label_accuracy"] == metrics.label_accuracy(outputs.logits, train.labels)
+    same = metrics.evaluate_images(test.images, judge=colour_judge)
+    assert same["fid"] == pytest.approx(0, abs=1e-6) and "colour_accuracy" not in same
+    with pytest.raises(FashionGANError, match="cannot be scored by a colour judge"):
+        metrics.evaluate_images(train.gray, judge=colour_judge)
+    with pytest.raises(FashionGANError, match="colour accuracy needs the colour judge"):
+        metrics.evaluate_images(train.images, colours=train.colours, judge=judge, reference=train.gray)
+    baseline = metrics.floor(20, judge=colour_judge)
+    assert baseline["n"] == 20 and 0 <= baseline["colour_accuracy"] <= 1
+
+    hub.save_pretrained(tmp_path / "palette", {"classifier": colour_judge},
+                        {"train_config": {"data": {"name": "colored", "mode": "palette", "seed": 3}}})
+    loaded = metrics.load_judge(tmp_path / "palette")
+    assert metrics.reference_set(loaded, "test").name == "coloured fashion-mnist (palette, seed 3) test"
+    assert metrics.judge_name(loaded) == str(tmp_path / "palette")
+    hub.save_pretrained(tmp_path / "folder", {"classifier": colour_judge},
+                        {"train_config": {"data": {"name": "folder", "path": "x"}}})
+    with pytest.raises(FashionGANError, match="has no built-in reference set"):
+        metrics.evaluate_images(train.images, judge=metrics.load_judge(tmp_path / "folder"))
+
+
+def test_evaluate_command_picks_the_colour_judge_for_rgb_images(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, small_coloured: dict[str, colored.ColoredSplit]
+) -> None:
+    app = typer.Typer()
+    app.callback()(lambda: None)
+    evaluate_cli.register(app)
+    train = small_coloured["train"]
+    colour_judge = random_colour_judge(train.images[-100:])
+    asked = []
+
+    def load(source: str) -> nn.Module:
+        asked.append(source)
+        colour_judge.judge_source = source
+        return colour_judge
+
+    monkeypatch.setattr(evaluate_cli, "load_judge", load)
+    np.savez(tmp_path / "rgb.npz", images=train.images.transpose(0, 2, 3, 1)[:40], labels=train.labels[:40],
+             colours=train.colours[:40])
+    result = CliRunner().invoke(app, ["evaluate", "--images", str(tmp_path / "rgb.npz"), "--n", "30", "--json"])
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.stdout)["images"]
+    assert asked == ["pretrained:colour-judge"] and report["judge_name"] == "pretrained:colour-judge"
+    assert 0 <= report["colour_accuracy"] <= 1 and report["n"] == 30
+    table = Console(width=200, record=True)
+    table.print(evaluate_cli._table({"images": report}))
+    text = table.export_text()
+    assert "scored by judge pretrained:colour-judge" in text and "colour accuracy" in text
+
+
+def test_evaluate_command_scores_a_colour_generator_with_its_classes_and_colours(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, small_coloured: dict[str, colored.ColoredSplit]
+) -> None:
+    app = typer.Typer()
+    app.callback()(lambda: None)
+    evaluate_cli.register(app)
+    colour_judge = random_colour_judge(small_coloured["train"].images[-100:])
+    asked = []
+    monkeypatch.setattr(evaluate_cli, "load_judge", lambda source: asked.append(source) or colour_judge)
+    torch.manual_seed(0)
+    generator = nets.build("dcgan_generator", num_classes=10, num_colours=12, channels=3, width=8, hidden=32)
+    hub.save_pretrained(tmp_path / "gen", {"generator": generator}, {"model": "acgan", "conditional": True})
+    result = CliRunner().invoke(app, ["evaluate", "--checkpoint", str(tmp_path / "gen"), "--n", "24", "--json"])
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.stdout)["images"]
+    assert asked == ["pretrained:colour-judge"] and report["n"] == 24
+    images, labels, colours = evaluate_cli.generated(str(tmp_path / "gen"), 24, 0)
+    judged = metrics.judge_outputs(colour_judge, images)
+    assert report["label_accuracy"] == metrics.label_accuracy(judged.logits, labels)
+    assert report["colour_accuracy"] == metrics.colour_accuracy(judged.colour_logits, colours)

@@ -66,7 +66,7 @@ def test_conditional_labels_by_name_index_list_or_cycling(cgan: Path) -> None:
 
 
 def test_bad_requests_are_one_line_errors(dcgan: Path, cgan: Path) -> None:
-    with pytest.raises(FashionGANError, match=r"unconditional, so it takes no label; conditional models: acgan, acgan-small, cgan, infogan "
+    with pytest.raises(FashionGANError, match=r"unconditional, so it takes no label; conditional models: acgan, acgan-colour, acgan-small, cgan, infogan "
                        r"\(ready to sample: pretrained:acgan\)"):
         sampling.sample(dcgan, n=2, label="bag")
     with pytest.raises(FashionGANError, match="not a Fashion-MNIST class; use an index 0-9 or one of: T-shirt/top, Trouser"):

@@ -43,3 +43,56 @@ def test_ranks_take_disjoint_slices_and_epochs_reshuffle():
     epoch1 = torch.cat([streaming.batch_indices(40, 0, s, 10, 4) for s in range(10, 20)])
     assert sorted(epoch0.tolist()) == list(range(40)) == sorted(epoch1.tolist())
     assert not torch.equal(epoch0, epoch1)
+
+
+def _class_folder(root, broken=False, per_class=12, size=20):
+    rng = np.random.default_rng(1)
+    for name in ("coats", "hats", "shoes"):
+        (root / name).mkdir(parents=True)
+        for i in range(per_class):
+            Image.fromarray(rng.integers(0, 256, (size, size + 3, 3), dtype=np.uint8)).save(root / name / f"{i}.jpg")
+    if broken:
+        (root / "hats" / "broken.jpg").write_bytes(b"\xff\xd8\xff not really a jpeg")
+    return root
+
+
+def _folder_config(root, stream):
+    from fashiongan.train import load_config
+
+    return load_config("attributes", overrides={
+        "data": {"name": "folder", "path": str(root), "size": 16, "stream": stream, "workers": 1},
+        "nets": {"classifier": {"kwargs": {"outputs": 3, "width": 8, "hidden": 16}}},
+        "optim": {"classifier": {"schedule": "constant"}},  # so a 6-step run is the first 6 steps of a 10-step one
+        "train": {"batch_size": 4, "epochs": None, "steps": 10, "checkpoint_every": 4, "track_fid": None},
+    })
+
+
+def test_a_streamed_folder_trains_like_the_same_folder_in_memory(tmp_path):
+    from safetensors.torch import load_file
+
+    from fashiongan import hub
+    from fashiongan.train import fit
+
+    root = _class_folder(tmp_path / "shop")
+    fit(_folder_config(root, True), tmp_path / "streamed", progress=False)
+    fit(_folder_config(root, False), tmp_path / "memory", progress=False)
+    torch.testing.assert_close(load_file(tmp_path / "streamed" / hub.WEIGHTS_FILE), load_file(tmp_path / "memory" / hub.WEIGHTS_FILE))
+
+
+def test_a_streamed_folder_with_a_corrupt_jpeg_resumes_exactly(tmp_path):
+    from safetensors.torch import load_file
+
+    from fashiongan import hub
+    from fashiongan.train import fit
+
+    root = _class_folder(tmp_path / "shop", broken=True)
+    streamed, resumed = tmp_path / "streamed", tmp_path / "resumed"
+    fit(_folder_config(root, True), streamed, progress=False)
+    config = _folder_config(root, True)
+    config.train["steps"] = 6
+    fit(config, resumed, progress=False)
+    fit(_folder_config(root, True), resumed, resume=resumed, progress=False)
+    final = load_file(resumed / hub.TRAINING_FILE)
+    for key, value in load_file(streamed / hub.TRAINING_FILE).items():
+        if not key.startswith("history.eval/"):  # the shorter first run also reported at its own end
+            assert torch.equal(value, final[key]), key

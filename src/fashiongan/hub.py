@@ -20,7 +20,7 @@ from safetensors.torch import load_file, save_file
 from torch import nn
 
 from fashiongan import __version__, nets
-from fashiongan.atomic import atomic_write
+from fashiongan.atomic import finish_interrupted, write_together
 from fashiongan.errors import CheckpointError
 
 CONFIG_FILE = "config.json"
@@ -62,6 +62,10 @@ def resolve(source: str | Path) -> Path:
     path = Path(text).expanduser()
     if not path.is_dir():
         raise CheckpointError(f"checkpoint {path} is not a directory (expected {CONFIG_FILE} + {WEIGHTS_FILE})")
+    try:
+        finish_interrupted(path)  # a save that a kill cut short after its files were complete
+    except OSError as exc:
+        raise CheckpointError(f"{path} holds a checkpoint write that was cut short; finishing it failed ({exc})") from exc
     return path
 
 
@@ -81,9 +85,10 @@ def save_pretrained(
     training_state: Mapping[str, torch.Tensor] | None = None,
     half: bool = False,
 ) -> Path:
-    """Write ``modules`` (built by ``nets.build``) and ``config`` into ``directory``, atomically per file.
+    """Write ``modules`` (built by ``nets.build``) and ``config`` into ``directory``, all files as one set.
 
-    The weights land before config.json, so a directory with a config always has its weights.
+    A kill at any moment leaves the previous set or the new one, never new weights beside an old
+    config.json or training state (``atomic.write_together``); config.json lands last.
     ``half`` stores floating-point weights as float16 (half the bytes); loading casts them back.
     """
     directory = Path(directory)
@@ -98,12 +103,12 @@ def save_pretrained(
     weights = _flatten(modules)
     if half:
         weights = {k: v.half() if v.is_floating_point() else v for k, v in weights.items()}
-    atomic_write(directory / WEIGHTS_FILE, lambda tmp: save_file(weights, tmp))
+    writers = {WEIGHTS_FILE: lambda path: save_file(weights, path)}
     if training_state is not None:
         state = {k: v.detach().cpu().contiguous() for k, v in training_state.items()}
-        atomic_write(directory / TRAINING_FILE, lambda tmp: save_file(state, tmp))
-    atomic_write(directory / CONFIG_FILE, lambda tmp: Path(tmp).write_text(text + "\n"))
-    return directory
+        writers[TRAINING_FILE] = lambda path: save_file(state, path)
+    writers[CONFIG_FILE] = lambda path: Path(path).write_text(text + "\n")
+    return write_together(directory, writers)
 
 
 def _json_default(value: Any) -> Any:
@@ -181,10 +186,21 @@ def load_checkpoint(source: str | Path, roles: list[str] | None = None) -> Check
     return Checkpoint(directory, config, built)
 
 
+def companions(config: Mapping[str, Any]) -> list[str]:
+    """The nets a checkpoint's model needs besides its main one (CycleGAN's second generator), as its
+    objective declares them (``inference_roles``)."""
+    from fashiongan import objectives  # imported when called: objectives import the data layer
+
+    model = config.get("model")
+    return list(objectives.get(model).inference_roles) if model in objectives.names() else []
+
+
 def export(source: str | Path, out: str | Path, half: bool = False) -> Path:
-    """Copy a checkpoint's main net alone (the EMA generator of a run that kept one) into ``out``,
-    without the discriminator, optimiser moments or RNG: what shipping or sharing a model needs."""
-    checkpoint = load_checkpoint(source, roles=[read_config(source)["main"]])
+    """Copy a checkpoint's main net (the EMA generator of a run that kept one), and the nets its model
+    needs beside it, into ``out``, without discriminators, optimiser moments or RNG: what shipping or
+    sharing a model needs."""
+    stored = read_config(source)
+    checkpoint = load_checkpoint(source, roles=[stored["main"], *companions(stored)])
     out = Path(out).expanduser()
     if out.resolve() == checkpoint.path.resolve():
         raise CheckpointError(f"export {checkpoint.path} into another directory, not onto itself")
@@ -194,7 +210,8 @@ def export(source: str | Path, out: str | Path, half: bool = False) -> Path:
     if isinstance(config.get("training"), dict):  # how long and how far it trained, not its optimiser layout
         config["training"] = {k: v for k, v in config["training"].items() if k != "param_groups"}
     main = checkpoint.config["main"]
-    return save_pretrained(out, {main: checkpoint.main}, config, main=main, half=half)
+    kept = {main: checkpoint.main, **{role: checkpoint.nets[role] for role in companions(stored)}}
+    return save_pretrained(out, kept, config, main=main, half=half)
 
 
 def from_pretrained(source: str | Path) -> nn.Module:

@@ -7,6 +7,10 @@ from rich.markup import escape
 from typer.core import TyperGroup
 
 from fashiongan.cli import classify, data, evaluate, export, generate
+from fashiongan.cli import attributes
+from fashiongan.cli import colorize
+from fashiongan.cli import restyle
+from fashiongan.cli import lookbook, serve
 from fashiongan.cli.common import err_console
 from fashiongan.errors import FashionGANError
 
@@ -33,9 +37,14 @@ app.command("models")(generate.models)
 app.command("train")(generate.train)
 app.command("sample")(generate.sample)
 app.add_typer(classify.app, name="classify")
+app.add_typer(attributes.app, name="attributes")
 app.command("robustness")(classify.robustness)
 evaluate.register(app)
 app.command("export")(export.export)
+app.command("colorize")(colorize.colorize)
+app.command("restyle")(restyle.restyle)
+app.command("lookbook")(lookbook.lookbook)
+app.command("serve")(serve.serve)
 
 
 def main() -> None:

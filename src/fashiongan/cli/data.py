@@ -11,7 +11,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from fashiongan.cli.common import choice, console, print_json
-from fashiongan.data import colored, fashion_mnist as fm, folders
+from fashiongan.data import colored, fabrics, fashion_mnist as fm, folders
 from fashiongan.metrics.features import progress_bar
 from fashiongan.errors import FashionGANError
 from fashiongan.viz import save_grid
@@ -70,7 +70,7 @@ def _own_data_info(source: str, as_json: bool) -> None:
 @app.command()
 def show(
     out: Path = typer.Option(..., "--out", help="PNG to write."),
-    dataset: str = typer.Option("fashion_mnist", "--dataset", help="fashion_mnist or colored."),
+    dataset: str = typer.Option("fashion_mnist", "--dataset", help="fashion_mnist, colored or fabrics (leather and denim, captioned)."),
     mode: str = typer.Option("catalogue", "--mode", help="colored only: palette (a colour per class) or catalogue (named colours)."),
     per_class: int = typer.Option(10, "--per-class", min=1, max=50),
     split: str = typer.Option("train", help="train or test"),
@@ -78,10 +78,12 @@ def show(
     data_dir: Optional[Path] = DataDir,
 ) -> None:
     """A labelled grid: a row of examples for every class (coloured items captioned with their colour)."""
-    dataset = choice(dataset, ["fashion_mnist", "colored"], "dataset")
+    dataset = choice(dataset, ["fashion_mnist", "colored", "fabrics"], "dataset")
     if dataset == "colored":
         painted = colored.load(split, mode, seed, data_dir)
         images, labels = painted.images.transpose(0, 2, 3, 1), painted.labels
+    elif dataset == "fabrics":
+        images, labels, fabric_names = fabrics.showcase(split, seed, data_dir)
     else:
         data = fm.load(split, data_dir)
         images, labels = data.images, data.labels
@@ -95,6 +97,7 @@ def show(
     rng = np.random.default_rng(seed)
     chosen = np.concatenate([rng.choice(np.flatnonzero(labels == c), per_class, replace=False) for c in range(len(fm.CLASSES))])
     captions = [colored.colour_name(i) for i in painted.colours[chosen]] if dataset == "colored" else None
+    captions = list(fabric_names[chosen]) if dataset == "fabrics" else captions
     path = save_grid(images[chosen], out, nrow=per_class, row_labels=list(fm.CLASSES), captions=captions,
                      scale=3 if captions else 2)
     console.print(f"wrote {escape(str(path))}", soft_wrap=True)

@@ -1,4 +1,5 @@
-"""`fashiongan evaluate`: score images from any program against real Fashion-MNIST, with one fixed judge."""
+"""`fashiongan evaluate`: score images from any program against real data, with a fixed judge: the evaluator
+for grayscale images, the colour judge for RGB (or the one given with --judge)."""
 
 from __future__ import annotations
 
@@ -10,9 +11,12 @@ from rich.table import Table
 
 from fashiongan import sampling
 from fashiongan.cli.common import console, err_console, print_json
+from fashiongan.cli import restyle
 from fashiongan.errors import FashionGANError
-from fashiongan.metrics import JUDGE, evaluate_images, floor, load_images, load_judge
+from fashiongan.metrics import evaluate_images, floor, judge_for, load_images, load_judge
 from fashiongan.metrics.generative import MAX_FLOOR, MIN_IMAGES
+from fashiongan.metrics.inputs import channels_of
+from fashiongan.metrics.fabric import is_translation
 
 
 def checked_n(n: int) -> int:
@@ -32,7 +36,8 @@ def evaluate(
     images: Optional[Path] = typer.Option(
         None,
         "--images",
-        help="A folder of 28x28 PNGs, or an .npz with 'images' (uint8 N x 28 x 28) and optional 'labels' (0-9).",
+        help="A folder of PNGs (grayscale or RGB, all one size), or an .npz with 'images' (uint8 N x H x W, or "
+        "N x H x W x 3 for RGB) and optional 'labels' (0-9) and 'colours' (catalogue colour indices).",
     ),
     n: int = typer.Option(
         10_000, "--n", help=f"How many images to score (a seeded random subset; at most {MAX_FLOOR})."
@@ -44,29 +49,41 @@ def evaluate(
     inception: bool = typer.Option(
         False, "--inception", help="Also report standard Inception FID (needs to download the Inception v3 weights)."
     ),
-    judge: str = typer.Option(JUDGE, "--judge", help="Evaluator checkpoint whose features define every score."),
+    judge: Optional[str] = typer.Option(
+        None, "--judge",
+        help="Judge checkpoint whose features define every score [default: pretrained:evaluator for grayscale "
+        "images, pretrained:colour-judge for RGB].",
+    ),
     seed: int = typer.Option(0, "--seed", help="Seed for subsets; the same seed gives the same numbers."),
 ) -> None:
-    """FID, KID, precision/recall, Inception-style score and label accuracy, all measured by the evaluator."""
+    """FID, KID, precision/recall, Inception-style score, label and colour accuracy, all measured by one judge."""
     if checkpoint is not None and images is not None:
         raise FashionGANError("score either --checkpoint or --images, not both")
     if checkpoint is None and images is None and not show_floor:
         raise FashionGANError("nothing to score: pass --checkpoint DIR, --images PATH (PNG folder or .npz), or --floor")
+    if checkpoint is not None and is_translation(checkpoint):  # CycleGAN: per-direction fabric and garment scores
+        restyle.evaluate(checkpoint, n, judge, seed, as_json)
+        return
     n = checked_n(n)
-    pixels, labels = load_images(images) if images is not None else (None, None)
+    pixels, labels, colours = load_images(images) if images is not None else (None, None, None)
     if checkpoint is not None:
         n = min(n, sampling.MAX_SAMPLES)
-        pixels, labels = sampling.sample(checkpoint, n=n, seed=seed)  # conditional models: classes in turn
-    judge_net = load_judge(judge)
+        pixels, labels, colours = generated(checkpoint, n, seed)
+    judge_net = load_judge(judge or judge_for(channels_of(pixels) if pixels is not None else 1))
     results: dict[str, dict[str, Any]] = {}
     if pixels is not None:
         if len(pixels) < n:
             err_console.print(f"note: scoring all {len(pixels)} images in {images} (fewer than --n {n})")
         source = checkpoint if checkpoint is not None else str(images)
         results["images"] = evaluate_images(
-            pixels, labels, judge=judge_net, n=min(n, len(pixels)), seed=seed, inception=inception, progress=True
+            pixels, labels, colours, judge=judge_net, n=min(n, len(pixels)), seed=seed, inception=inception,
+            progress=True,
         )
         results["images"]["source"] = source
+        if checkpoint is not None:  # a VAE adds its test-set ELBO and the attribute accuracy of its samples
+            from fashiongan.metrics.elbo import vae_scores
+
+            results["images"].update(vae_scores(checkpoint, seed))
     if show_floor:
         results["floor"] = floor(n, judge=judge_net, seed=seed, inception=inception, progress=True)
     if as_json:
@@ -75,12 +92,23 @@ def evaluate(
         console.print(_table(results))
 
 
+def generated(checkpoint: str, n: int, seed: int) -> tuple[Any, Any, Any]:
+    """``n`` images from a generator checkpoint with the class (and colour) each was asked for, or None:
+    conditional models cycle through their classes; colour models draw each item's colour from its
+    class's prior (``auto``), as the judge's real set does, so FID compares like with like."""
+    net = sampling.load_generator(checkpoint)
+    colour = "auto" if getattr(net, "num_colours", 0) else None
+    samples = sampling.sample(net, n=n, seed=seed, colour=colour)
+    return samples.images, samples.labels, samples.colours
+
+
 def _table(results: dict[str, dict[str, Any]]) -> Table:
     first = next(iter(results.values()))
     names = {"images": "images", "floor": "floor (real train)"}
     table = Table(
         "metric", *(names.get(key, key) for key in results),
-        title=f"scored by judge {first['judge']} against {first['reference']} ({first['n_reference']} images)",
+        title=f"scored by judge {first['judge_name']} ({first['judge']}) against {first['reference']} "
+        f"({first['n_reference']} images)",
         caption=None if "floor" in results else "FID and KID grow as n shrinks: compare with --floor at the same n",
     )
     rows = [
@@ -92,8 +120,15 @@ def _table(results: dict[str, dict[str, Any]]) -> Table:
         ("Inception-style score", lambda r: f"{r['is_mean']:.3f} ± {r['is_std']:.3f}"),
         ("label accuracy", lambda r: "—" if r["label_accuracy"] is None else f"{r['label_accuracy']:.1%}"),
     ]
+    if any("colour_accuracy" in r for r in results.values()):
+        rows.append(
+            ("colour accuracy", lambda r: f"{r['colour_accuracy']:.1%}" if "colour_accuracy" in r else "—")
+        )
     if "inception_fid" in first:
         rows.append(("Inception FID", lambda r: f"{r['inception_fid']:.3f}"))
+    from fashiongan.metrics.elbo import ROWS
+
+    rows += [(name, lambda r, key=key, fmt=fmt: fmt.format(r[key]) if key in r else "—") for key, name, fmt in ROWS if key in first]
     for name, cell in rows:
         table.add_row(name, *(cell(r) for r in results.values()))
     return table

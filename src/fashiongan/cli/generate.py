@@ -32,9 +32,10 @@ def models(as_json: bool = typer.Option(False, "--json", help="Print JSON instea
     if as_json:
         print_json([m.__dict__ for m in found])
         return
-    table = Table("model", "conditional", "batch", "shipped", "description")
+    table = Table("model", "conditional", "colour", "batch", "shipped", "description")
     for m in found:
-        table.add_row(f"[bold]{m.name}", "yes" if m.conditional else "", str(m.batch_size), " ".join(m.shipped),
+        colour = "chosen" if m.colour_conditional else ("RGB" if m.channels == 3 else "")  # chosen: takes --colour
+        table.add_row(f"[bold]{m.name}", "yes" if m.conditional else "", colour, str(m.batch_size), " ".join(m.shipped),
                       escape(m.description))
     console.print(table)
     console.print("train one: [bold]fashiongan train --model NAME[/] (add --minutes 5 for a quick run)")
@@ -86,6 +87,7 @@ def train(
     out: Optional[Path] = typer.Option(None, "--out", help="Checkpoint directory [default: runs/MODEL-TIMESTAMP, or the --resume directory]."),
     resume: Optional[Path] = typer.Option(None, "--resume", help="Continue the run in this checkpoint directory."),
     data_dir: Optional[Path] = typer.Option(None, "--data-dir", help="Folder with the Fashion-MNIST IDX files."),
+    data: Optional[str] = typer.Option(None, "--data", help="Train on this instead of the config's data: a dataset (colored, attributes, ...), folder:DIR or styles:DIR."),
     device: Optional[str] = typer.Option(None, "--device", help="cpu, cuda or auto [default: the config's, auto]."),
     threads: Optional[int] = typer.Option(None, "--threads", help="CPU threads for PyTorch [default: one per core]; 1 is much faster for small nets when other jobs share the cores."),
     quiet: bool = typer.Option(False, "--quiet", help="No progress bar."),
@@ -94,9 +96,10 @@ def train(
     """Train a model; under `torchrun --nproc_per_node=N` every process trains a slice of each batch."""
     import torch
 
+    from fashiongan.data.datasets import with_source
     from fashiongan.sampling import config_is_generator
     from fashiongan.train import fit, load_config
-    from fashiongan.train.config import saved_config
+    from fashiongan.train.config import saved_config, validate
 
     overrides = _overrides(epochs, steps, minutes, batch_size, seed, ema, data_dir, device)
     if threads is not None:
@@ -109,6 +112,9 @@ def train(
         if model is None and config is None:
             raise FashionGANError("no model given; pass --model NAME (see `fashiongan models`), --config FILE or --resume DIR")
         settings = load_config(model, config, overrides)
+    if data is not None:
+        settings.data = with_source(settings.data, data)  # the config's size and augment stay
+        validate(settings)
     if out is None:
         out = resume if resume is not None else Path("runs") / f"{settings.model if model is None else model}-{time.strftime('%Y%m%d-%H%M%S')}"
     if resume is None and (out / "config.json").exists():
@@ -134,6 +140,9 @@ def train(
     if files.get("checkpoint") and config_is_generator(settings):
         console.print(f"draw images: fashiongan sample --checkpoint {escape(str(result.out))} --out samples.png",
                       soft_wrap=True, highlight=False)
+    elif files.get("checkpoint") and "domains" in settings.objective:  # a translation model (CycleGAN)
+        console.print(f"restyle images: fashiongan restyle --checkpoint {escape(str(result.out))} --input IMAGE "
+                      f"--to {escape(str(settings.objective['domains'][1]))}", soft_wrap=True, highlight=False)
 
 
 def _saved_step(directory: Path) -> int:
@@ -157,15 +166,20 @@ def _outputs(out: Path) -> dict[str, Path]:
 def sample(
     checkpoint: str = typer.Option(..., "--checkpoint", "-c", help="Checkpoint directory or pretrained:NAME."),
     label: Optional[str] = typer.Option(None, "--label", help="Class name or index, e.g. sneaker or 7 (conditional models only)."),
+    colour: Optional[str] = typer.Option(None, "--colour", help="Colour name, e.g. burgundy, or auto (models that take a colour; see `fashiongan models`)."),
+    attr: Optional[list[str]] = typer.Option(None, "--attr", help="NAME=VALUE, repeatable, e.g. --attr category=dress --attr colour=navy (models conditioned on attributes, the cVAEs); attributes not named are drawn from the data."),
+    interpolate: Optional[int] = typer.Option(None, "--interpolate", metavar="STEPS", help="VAEs: n walks of STEPS images between two draws, a grid with a walk per row (--attr holds at both ends)."),
+    reconstruct: bool = typer.Option(False, "--reconstruct", help="VAEs: n random test items over their reconstructions, as a grid."),
     n: int = typer.Option(6, "--n", help="How many images."),
-    size: int = typer.Option(56, "--size", help="Pixel size of each image as shown; 28 is native. Multiples of 28 scale by nearest neighbour (crisp pixels), others bicubically."),
+    size: Optional[int] = typer.Option(None, "--size", help="Pixel size of each image as shown [default: twice the model's, 56 for 28-px models]. Multiples of the model's size scale by nearest neighbour (crisp pixels), others bicubically."),
     seed: int = typer.Option(0, "--seed", help="Same seed, same images."),
     out: Optional[Path] = typer.Option(None, "--out", help="Write one grid PNG here."),
     out_dir: Optional[Path] = typer.Option(None, "--out-dir", help="Write one PNG per image into this folder."),
     device: str = typer.Option("cpu", "--device", help="cpu or cuda."),
     as_json: bool = typer.Option(False, "--json", help="Print what was written as JSON."),
 ) -> None:
-    """Draw new images from a generator checkpoint, as a grid (--out) or one file per image (--out-dir)."""
+    """Draw new images from a generator checkpoint, as a grid (--out) or one file per image (--out-dir);
+    colour generators write RGB."""
     from fashiongan import sampling
     from fashiongan.data.fashion_mnist import CLASSES, label_index
     from fashiongan.viz import save_grid
@@ -174,26 +188,35 @@ def sample(
         raise FashionGANError("say where to write: --out FILE.png (a grid) or --out-dir DIR (one PNG per image)")
     if n < 1:
         raise FashionGANError(f"--n must be at least 1, got {n}")
-    if not MIN_SIZE <= size <= MAX_SIZE:
+    if size is not None and not MIN_SIZE <= size <= MAX_SIZE:
         raise FashionGANError(f"--size must lie in {MIN_SIZE}-{MAX_SIZE} pixels, got {size}")
     if n > sampling.MAX_SAMPLES:
         err_console.print(f"note: --n {n} is more than {sampling.MAX_SAMPLES}; writing {sampling.MAX_SAMPLES} images",
                           highlight=False)
         n = sampling.MAX_SAMPLES
+    if interpolate is not None or reconstruct:
+        from fashiongan.cli.vae import latent_grid
+
+        latent_grid(checkpoint, n, attr or [], interpolate, reconstruct, size, seed, out, out_dir, as_json)
+        return
     chosen = None if label is None else label_index(label)
-    images, labels = sampling.sample(checkpoint, n=n, label=chosen, seed=seed, device=device)
+    drawn = sampling.sample(checkpoint, n=n, label=chosen, seed=seed, device=device, colour=colour, attributes=attr or None)
+    images, labels, colours = drawn.images, drawn.labels, sampling.colour_names(drawn.colours)
+    size = 2 * images.shape[1] if size is None else size
     shown = sampling.resize(images, size)
     written: dict[str, Any] = {"n": n, "size": size, "seed": seed,
-                               "labels": None if labels is None else [CLASSES[i] for i in labels]}
+                               "labels": None if labels is None else [CLASSES[i] for i in labels], "colours": colours}
     if out is not None:
-        nrow = max(min(n, 10), math.ceil(math.sqrt(n)))
+        cycled = label is None and labels is not None  # classes in turn: one class per column (and a colour per row)
+        nrow = min(n, len(CLASSES)) if cycled else max(min(n, 10), math.ceil(math.sqrt(n)))
         path = save_grid(shown, out, nrow=nrow, scale=1)
         written["out"] = str(path)
     if out_dir is not None:
         out_dir.mkdir(parents=True, exist_ok=True)
         names = []
         for i, image in enumerate(shown):
-            tag = "" if labels is None else "-" + CLASSES[labels[i]].lower().replace("/", "-").replace(" ", "-")
+            tags = ([] if labels is None else [CLASSES[labels[i]]]) + ([] if colours is None else [colours[i]])
+            tag = "".join("-" + t.lower().replace("/", "-").replace(" ", "-") for t in tags)
             names.append(out_dir / f"{i:05d}{tag}.png")
             Image.fromarray(image).save(names[-1], format="PNG")
         written["out_dir"] = str(out_dir)
@@ -201,7 +224,9 @@ def sample(
     if as_json:
         print_json(written)
         return
-    what = f"{n} image{'s' if n > 1 else ''}" + (f" of {CLASSES[chosen]}" if chosen is not None else "")
+    what = f"{n} {'RGB ' if images.ndim == 4 else ''}image{'s' if n > 1 else ''}" + (f" of {CLASSES[chosen]}" if chosen is not None else "")
+    what += f" in {colours[0]}" if colour is not None and len(set(colours)) == 1 else ""
+    what += f" ({', '.join(attr)})" if attr else ""
     for key in ("out", "out_dir"):
         if key in written:
             console.print(f"wrote {what} ({size}x{size} px each) to {escape(written[key])}", soft_wrap=True, highlight=False)

@@ -53,6 +53,15 @@ def encode(labels: np.ndarray, colours: np.ndarray) -> np.ndarray:
     return vocabulary().encode(columns(labels, colours))
 
 
+def prior() -> tuple[np.ndarray, np.ndarray]:
+    """Every (category, colour) pair as its multi-hot vector (K, 30) with its share of the items (K,),
+    what a generator asked for "any" draws from: categories equally often (Fashion-MNIST is balanced),
+    colours by their class's prior, as the catalogue set paints them."""
+    count = len(colored.catalogue())
+    labels, colours = np.divmod(np.arange(len(fm.CLASSES) * count), count)
+    return encode(labels, colours), colored.class_priors().reshape(-1) / len(fm.CLASSES)
+
+
 def parse_request(pairs: list[str], vocab: AttributeVocabulary) -> np.ndarray:
     """``["category=dress", "colour=navy"]`` -> a multi-hot (outputs,) vector; unknown names or values are
     one-line errors listing what exists. A column not named stays all zero (the model's "any")."""

@@ -1,23 +1,27 @@
 """Training data by name, as in-memory tensor dicts (small images: indexing beats a DataLoader).
 
 Every dataset takes two per-batch options in the config's ``data`` section: ``size`` (resize every
-image tensor of a batch to size x size; data is stored at its native size) and ``augment``.
+image tensor of a batch to size x size; data is stored at its native size) and ``augment``; a user's
+folder or catalogue too large for memory streams from disk (``stream``) through ``workers`` processes.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, Callable, Iterator, Mapping
 
+import numpy as np
 import torch
 
 import torch.nn.functional as F
 from torch.utils.data import Dataset
 
-from fashiongan.data import attributes, colored, fashion_mnist, streaming
+from fashiongan.data import attributes, colored, fabrics, fashion_mnist, folders, pairs, streaming
 from fashiongan.data.augment import Augment
+from fashiongan.data.decoded import decode_files
 from fashiongan.data.transforms import to_float
-from fashiongan.errors import FashionGANError
+from fashiongan.errors import DataError, FashionGANError
 
 TensorDict = dict[str, torch.Tensor]
 
@@ -50,7 +54,9 @@ class TrainData:
         return streaming.memory_batches(self.train, seed, start, per_epoch, size, rank, world)
 
     def prepare(self, batch: TensorDict, generator: torch.Generator) -> TensorDict:
-        """A training batch as the model sees it: resized to ``size``, then augmented."""
+        """A training batch as the model sees it: images stored as uint8 made float in [-1, 1], resized to
+        ``size``, then augmented."""
+        batch = {k: to_float(v) if v.dim() == 4 and v.dtype == torch.uint8 else v for k, v in batch.items()}
         if self.size is not None:
             batch = {k: resize(v, self.size) if _is_image(v) else v for k, v in batch.items()}
         return batch if self.augment is None else self.augment(batch, generator)
@@ -102,9 +108,102 @@ def _attributes(seed: int = 0, data_dir: str | None = None, limit: int | None = 
     return data
 
 
+USER_IMAGE_SIZE = 64  # pixels a user's images are decoded at when the config names no data.size
+STREAM_ABOVE = 4 * 2**30  # bytes of decoded float images above which `stream: auto` streams from disk
+MAX_STREAMED_EVAL = 2000  # held-out items kept in memory for reports when the training images stream
+STYLES_COLUMNS = ("subCategory", "gender")  # the third source's choice: top 20 subCategory values + the genders
+
+
+def _held_out(count: int, eval_fraction: float, seed: int) -> tuple[torch.Tensor, torch.Tensor | None]:
+    """Seeded (train, eval) indices: ``eval_fraction`` of the items, at least one, held out for eval."""
+    if not isinstance(eval_fraction, (int, float)) or not 0 <= eval_fraction < 1:
+        raise FashionGANError(f"data.eval_fraction must lie in [0, 1), got {eval_fraction!r}")
+    order = torch.randperm(count, generator=torch.Generator().manual_seed(seed))
+    held = min(max(round(count * eval_fraction), 1), count - 1) if eval_fraction > 0 and count > 1 else 0
+    return order[held:].sort().values, (order[:held].sort().values if held else None)
+
+
+def _user_images(
+    table: folders.ImageTable, size: int | None, limit: int | None, eval_fraction: float, seed: int,
+    targets: Callable[[np.ndarray], TensorDict], stream: bool | str = "auto",
+) -> TrainData:
+    """``table``'s images at ``size`` with ``targets(rows)`` beside them, and a seeded held-out eval split.
+
+    In memory (decoded once, cached) unless ``stream`` is true, or "auto" and the decoded set would
+    pass STREAM_ABOVE bytes: then training images are decoded per batch in DataLoader workers, and only
+    the eval split (at most MAX_STREAMED_EVAL items) is held in memory. ``limit`` takes a seeded random
+    subset (a folder lists one class after another)."""
+    size = size or USER_IMAGE_SIZE
+    rows = np.arange(len(table))
+    if limit is not None:
+        rows = np.sort(np.random.default_rng(seed).permutation(len(table))[:limit])
+    if stream not in (True, False, "auto"):
+        raise FashionGANError(f"data.stream must be true, false or auto, got {stream!r}")
+    if stream is True or (stream == "auto" and len(rows) * 3 * size * size * 4 > STREAM_ABOVE):
+        train, held = _held_out(len(rows), eval_fraction, seed)
+        files = [table.files[i] for i in rows[train.numpy()]]
+        stream_set = streaming.ImageFiles(files, {k: v.numpy() for k, v in targets(rows[train.numpy()]).items()}, size)
+        held_rows = rows[held.numpy()][:MAX_STREAMED_EVAL] if held is not None else rows[:0]
+        found = decode_files([table.files[i] for i in held_rows], size)
+        held_rows = held_rows[found.readable]
+        evaluation = {"image": to_float(np.ascontiguousarray(found.images.transpose(0, 3, 1, 2))), **targets(held_rows)}
+        return TrainData({}, evaluation if len(held_rows) else None, stream=stream_set)
+    found = decode_files([table.files[i] for i in rows], size)
+    rows = rows[found.readable]
+    if not len(rows):
+        raise DataError(f"none of the {len(found.readable)} images in {table.root} could be decoded")
+    tensors = {"image": to_float(np.ascontiguousarray(found.images.transpose(0, 3, 1, 2))), **targets(rows)}
+    train, held = _held_out(len(rows), eval_fraction, seed)
+    return TrainData({k: v[train] for k, v in tensors.items()}, {k: v[held] for k, v in tensors.items()} if held is not None else None)
+
+
+def _folder(
+    path: str, size: int | None = None, limit: int | None = None, eval_fraction: float = 0.1, seed: int = 0,
+    stream: bool | str = "auto",
+) -> TrainData:
+    """``folder:DIR``: ``image`` RGB, ``label`` the sub-folder's index, ``attributes`` its one-hot (column ``class``)."""
+    table = folders.read_folder(Path(path))
+
+    def targets(rows: np.ndarray) -> TensorDict:
+        labels = torch.from_numpy(table.labels[rows])
+        return {"label": labels, "attributes": F.one_hot(labels, len(table.classes)).float()}
+
+    return _user_images(table, size, limit, eval_fraction, seed, targets, stream)
+
+
+def _styles(
+    path: str, attributes: list[str] | str = STYLES_COLUMNS, top: int | None = 20, other: bool = False,
+    vocabulary: Mapping[str, Any] | None = None, size: int | None = None, limit: int | None = None,
+    eval_fraction: float = 0.1, seed: int = 0, stream: bool | str = "auto",
+) -> TrainData:
+    """``styles:DIR``: ``image`` RGB and ``attributes`` multi-hot over the ``top`` values of each chosen
+    column (plus ``other``), or over a pinned ``vocabulary`` {columns, values} (what a checkpoint stores)."""
+    table = folders.read_styles(Path(path))
+    vocab = _styles_vocabulary(table, attributes, top, other, vocabulary)
+
+    def targets(rows: np.ndarray) -> TensorDict:
+        return {"attributes": torch.from_numpy(vocab.encode({c: [table.columns[c][i] for i in rows] for c in vocab.columns}))}
+
+    return _user_images(table, size, limit, eval_fraction, seed, targets, stream)
+
+
+def _styles_vocabulary(
+    table: folders.ImageTable, columns: list[str] | str, top: int | None, other: bool, pinned: Mapping[str, Any] | None,
+) -> folders.AttributeVocabulary:
+    if pinned is not None:
+        vocab = folders.AttributeVocabulary.from_dict(pinned)
+        folders.vocabulary(table, list(vocab.columns))  # its columns must exist in this styles.csv
+        return vocab
+    chosen = [c.strip() for c in columns.split(",") if c.strip()] if isinstance(columns, str) else list(columns)
+    return folders.vocabulary(table, chosen, top, other)
+
+
 _DATASETS: dict[str, Callable[..., TrainData]] = {
-    "fashion_mnist": _fashion_mnist, "colored": _colored, "attributes": _attributes,
+    "fashion_mnist": _fashion_mnist, "colored": _colored, "attributes": _attributes, "folder": _folder, "styles": _styles,
+    "fabrics": fabrics.training_data, "fabric_classes": fabrics.classifier_data, "pair": pairs.training_data,
 }
+_DECODED_AT_SIZE = ("folder", "styles", "pair")  # user images are decoded once, at the model's size
+_SOURCES = {"folder": "folder", "styles": "styles", "pair": "pair"}  # KIND of `--data KIND:PATH` -> dataset name
 
 
 def dataset_names() -> list[str]:
@@ -117,13 +216,56 @@ def load_training_data(spec: Mapping[str, Any]) -> TrainData:
     name = options.pop("name", "fashion_mnist")
     augment = Augment.from_spec(options.pop("augment", None))
     size = options.pop("size", None)
+    workers = options.pop("workers", 2)
+    if not isinstance(workers, int) or isinstance(workers, bool) or workers < 0:
+        raise FashionGANError(f"data.workers must be a whole number >= 0, got {workers!r}")
     if size is not None and (not isinstance(size, int) or isinstance(size, bool) or not 8 <= size <= 1024):
         raise FashionGANError(f"data.size must be a whole number of pixels in 8..1024, got {size!r}")
     if name not in _DATASETS:
         raise FashionGANError(f"unknown dataset {name!r}; choose one of: {', '.join(dataset_names())}")
+    if name in _DECODED_AT_SIZE:
+        options["size"] = size
     try:
         data = _DATASETS[name](**options)
     except TypeError as exc:
         raise FashionGANError(f"dataset {name!r} does not take these options: {exc}") from exc
-    data.augment, data.size = augment, size
+    data.augment, data.size, data.workers = augment, size, workers
     return data
+
+
+def data_layer(source: str) -> dict[str, Any]:
+    """``--data`` as a config's data section: 'folder:DIR' -> {"name": "folder", "path": DIR}, 'styles:DIR'
+    likewise, a dataset's name -> {"name": NAME}; one-line errors for an unknown kind or a missing folder."""
+    kind, sep, path = str(source).partition(":")
+    if not sep and kind in _DATASETS:
+        return {"name": kind}
+    if sep and kind in _SOURCES:
+        root = Path(path).expanduser()
+        if not root.is_dir():
+            raise FashionGANError(f"{root} is not a folder (from {source!r})")
+        return {"name": _SOURCES[kind], "path": str(root)}
+    raise FashionGANError(
+        f"data {source!r} should be a dataset ({', '.join(dataset_names())}) or KIND:PATH with KIND one of: {', '.join(_SOURCES)}"
+    )
+
+
+def with_source(spec: Mapping[str, Any], source: str) -> dict[str, Any]:
+    """The config's data section with its source replaced by ``--data``; the per-batch options (size, augment) stay."""
+    return {**{k: spec[k] for k in ("size", "augment") if k in spec}, **data_layer(source)}
+
+
+def attribute_vocabulary(spec: Mapping[str, Any]) -> folders.AttributeVocabulary | None:
+    """What each column of a dataset's ``attributes`` stands for, read without decoding an image (None: it has none)."""
+    name, path = spec.get("name", "fashion_mnist"), Path(str(spec.get("path", "")))
+    if name in _SOURCES.values() and not spec.get("path"):
+        raise FashionGANError(f"dataset {name!r} needs data.path (or --data {name}:DIR)")
+    if name == "attributes":
+        return attributes.vocabulary()
+    if name == "folder":
+        return folders.AttributeVocabulary(("class",), (tuple(folders.read_folder(path).classes),))
+    if name == "styles":
+        return _styles_vocabulary(
+            folders.read_styles(path), spec.get("attributes", STYLES_COLUMNS), spec.get("top", 20),
+            bool(spec.get("other", False)), spec.get("vocabulary"),
+        )
+    return None

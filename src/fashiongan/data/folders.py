@@ -14,6 +14,7 @@ import csv
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any, Mapping
 
 import numpy as np
 from PIL import Image, UnidentifiedImageError
@@ -72,11 +73,19 @@ def decode(path: Path, size: int | None = None) -> np.ndarray:
     try:
         with Image.open(path) as img:
             img.load()
-            rgb = img.convert("RGB")
+            return to_rgb(img, size)
     except Image.DecompressionBombError as exc:
         raise DataError(f"{path} is too large to decode safely ({exc})") from exc
     except (OSError, UnidentifiedImageError, ValueError, SyntaxError) as exc:
         raise DataError(f"{path} is not a readable image ({type(exc).__name__})") from exc
+
+
+def to_rgb(img: Image.Image, size: int | None = None) -> np.ndarray:
+    """A Pillow image of any mode as uint8 RGB (H, W, 3), resized to size x size when given. 16-bit grey
+    is scaled to 8 bits first (Pillow's own conversion clips everything above 255 to white)."""
+    if img.mode.startswith("I;16") or img.mode == "I":
+        img = Image.fromarray((np.asarray(img, dtype=np.float64) / 257).clip(0, 255).round().astype(np.uint8))
+    rgb = img.convert("RGB")
     if size is not None and rgb.size != (size, size):
         rgb = rgb.resize((size, size), Image.BICUBIC if min(rgb.size) < size else Image.LANCZOS)
     return np.asarray(rgb, dtype=np.uint8)
@@ -164,6 +173,20 @@ class AttributeVocabulary:
     @property
     def names(self) -> list[str]:
         return [f"{c}={v}" for c, vs in zip(self.columns, self.values) for v in vs]
+
+    def to_dict(self) -> dict[str, list]:
+        """JSON-ready form, as a checkpoint's config stores it."""
+        return {"columns": list(self.columns), "values": [list(v) for v in self.values]}
+
+    @classmethod
+    def from_dict(cls, stored: Mapping[str, Any]) -> "AttributeVocabulary":
+        try:
+            columns, values = tuple(stored["columns"]), tuple(tuple(map(str, v)) for v in stored["values"])
+        except (KeyError, TypeError) as exc:
+            raise FashionGANError(f"a vocabulary should be {{columns: [...], values: [[...], ...]}}, got {stored!r}") from exc
+        if len(columns) != len(values) or not all(values):
+            raise FashionGANError(f"a vocabulary needs one non-empty list of values per column, got {stored!r}")
+        return cls(tuple(map(str, columns)), values)
 
     def encode(self, columns: dict[str, list[str]]) -> np.ndarray:
         """Multi-hot (N, outputs) float32; a value outside the vocabulary sets its column's ``other``, if any."""

@@ -9,6 +9,7 @@ decoded in DataLoader worker processes, a batch ahead of the training step.
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 from typing import Iterator, Mapping, Sequence
 
@@ -18,6 +19,7 @@ from torch.utils.data import DataLoader, Dataset
 
 from fashiongan.data.folders import decode
 from fashiongan.data.transforms import to_float
+from fashiongan.errors import DataError
 
 TensorDict = dict[str, torch.Tensor]
 
@@ -51,13 +53,26 @@ class ImageFiles(Dataset):
 
     def __init__(self, files: Sequence[Path], targets: Mapping[str, np.ndarray], size: int) -> None:
         self.files, self.targets, self.size = list(files), dict(targets), size
+        self._reported: set[int] = set()
 
     def __len__(self) -> int:
         return len(self.files)
 
     def __getitem__(self, index: int) -> TensorDict:
-        image = to_float(decode(self.files[index], self.size).transpose(2, 0, 1)[None])[0]
-        return {"image": image, **{k: torch.as_tensor(v[index]) for k, v in self.targets.items()}}
+        """Item ``index``; an unreadable file is replaced by the next readable one (the same one every
+        time, so the batch order and resume stay exact) and reported once per worker."""
+        for offset in range(len(self.files)):
+            item = (index + offset) % len(self.files)
+            try:
+                pixels = decode(self.files[item], self.size)
+            except DataError as exc:
+                if item not in self._reported:
+                    self._reported.add(item)
+                    print(f"note: {exc}; using the next readable image in its place", file=sys.stderr)
+                continue
+            image = to_float(pixels.transpose(2, 0, 1)[None])[0]
+            return {"image": image, **{k: torch.as_tensor(v[item]) for k, v in self.targets.items()}}
+        raise DataError(f"none of the {len(self.files)} images to stream could be decoded")
 
 
 class _Steps:
@@ -78,6 +93,7 @@ def stream_batches(
 ) -> Iterator[TensorDict]:
     """Batches of ``dataset`` in the same order as :func:`memory_batches`, decoded by ``workers`` processes."""
     sampler = _Steps(len(dataset), seed, start, per_epoch, size, rank, world)
-    loader = DataLoader(dataset, batch_sampler=sampler, num_workers=workers, persistent_workers=False,
-                        prefetch_factor=4 if workers else None)
+    # Its own generator: workers' seeds must not draw from the global RNG, whose state resume restores.
+    loader = DataLoader(dataset, batch_sampler=sampler, num_workers=workers, prefetch_factor=4 if workers else None,
+                        generator=torch.Generator().manual_seed(seed))
     return iter(loader)

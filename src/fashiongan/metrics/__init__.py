@@ -1,8 +1,10 @@
-"""Honest metrics, one fixed judge: generated images scored in the evaluator's feature space.
+"""Honest metrics, fixed judges: generated images scored in the feature space of a judge we trained.
 
-``evaluate_images`` scores images (FID, KID, precision/recall, Inception-style score, label accuracy)
-against the Fashion-MNIST test set; ``floor`` scores real training images the same way, which is what a
-perfect generator would get at that n. ``load_images`` reads images other programs made.
+Grayscale images meet the evaluator, RGB images the colour judge (``judge_for``). ``evaluate_images``
+scores images (FID, KID, precision/recall, Inception-style score, label and colour accuracy) against the
+judge's real test set; ``floor`` scores real training images the same way, which is what a perfect
+generator would get at that n. ``load_images`` reads images other programs made; ``colorizer_scores``
+(and the colour functions beside it) score a colorizer's outputs against ground truth.
 
 Names load on first use, so ``import fashiongan.metrics.robustness`` does not pay for torchmetrics.
 """
@@ -13,11 +15,19 @@ from importlib import import_module
 from typing import Any
 
 _HOMES = {
-    "features": ("JUDGE", "JudgeFeatures", "extract", "judge_fingerprint", "load_judge", "reference_features"),
-    "generative": (
-        "evaluate_images", "fid", "floor", "inception_style_score", "kid", "label_accuracy", "precision_recall",
+    "colour": (
+        "ciede2000", "colorizer_scores", "colourfulness", "dominant_lab", "foreground_mask", "nearest_colour",
+        "shading_correlation",
     ),
-    "inputs": ("check_images", "check_labels", "load_images"),
+    "features": (
+        "COLOUR_JUDGE", "JUDGE", "JudgeFeatures", "extract", "judge_channels", "judge_data", "judge_fingerprint", "judge_for",
+        "judge_name", "judge_outputs", "load_judge", "reference_features", "reference_set",
+    ),
+    "generative": (
+        "colour_accuracy", "evaluate_images", "fid", "floor", "inception_style_score", "kid", "label_accuracy",
+        "precision_recall",
+    ),
+    "inputs": ("check_colours", "check_images", "check_labels", "load_images"),
 }
 _HOME_OF = {name: module for module, names in _HOMES.items() for name in names}
 

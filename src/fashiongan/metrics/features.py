@@ -1,11 +1,15 @@
-"""The one fixed judge: the evaluator's features and logits, batched, with the real data's features cached.
+"""The fixed judges: their features and logits, batched, with the real data's features cached per judge.
 
-Every generative score in this package is measured in the feature space of one network, the evaluator
-trained on Fashion-MNIST (Inception weights cannot be fetched here, and Inception never saw clothing at
-28x28 anyway). A judge is any module laid out like :class:`fashiongan.nets.classifiers.Evaluator`:
-``features(x)`` gives the (N, d) penultimate layer and ``head(features)`` the (N, 10) logits, so one
-pass yields both. Scores are only comparable under the same judge, hence the fingerprint of its weights
-in every result and in the cache key.
+Every generative score in this package is measured in the feature space of a network we trained
+(Inception weights cannot be fetched here, and Inception never saw clothing at 28x28 anyway): the
+evaluator for grayscale images, the colour judge for RGB. A judge is any module laid out like
+:class:`fashiongan.nets.classifiers.Evaluator`: ``features(x)`` gives the (N, d) penultimate layer and
+``head(features)`` the (N, 10) class logits, so one pass yields both; the colour judge adds
+``colour_head(features)``, colour logits. A judge declares its ``in_channels`` (1 when it does not say)
+and sees 28x28 images; :func:`fashiongan.metrics.inputs.judge_input` brings any image there.
+Its real data is the dataset it was trained on (its checkpoint's ``train_config.data``).
+Scores are only comparable under the same judge, hence the fingerprint of its weights in every
+result and in the cache key.
 """
 
 from __future__ import annotations
@@ -13,8 +17,9 @@ from __future__ import annotations
 import copy
 import hashlib
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Iterator
+from typing import Any, Callable, Iterator, Mapping
 
 import numpy as np
 import torch
@@ -26,25 +31,43 @@ from torch import nn
 
 from fashiongan import hub
 from fashiongan.atomic import atomic_write
+from fashiongan.data import colored
 from fashiongan.data import fashion_mnist as fm
-from fashiongan.data.transforms import to_float
-from fashiongan.errors import CheckpointError
-from fashiongan.metrics.inputs import SIZE, check_images
+from fashiongan.errors import CheckpointError, FashionGANError
+from fashiongan.metrics.inputs import SIZE, check_images, judge_input
 
 JUDGE = "pretrained:evaluator"
+COLOUR_JUDGE = "pretrained:colour-judge"
 BATCH_SIZE = 500
+_JUDGES = {1: JUDGE, 3: COLOUR_JUDGE}
+_DEFAULT_DATA = {1: {"name": "fashion_mnist"}, 3: {"name": "colored", "mode": "catalogue", "seed": 0}}
+
+
+def judge_for(channels: int) -> str:
+    """The shipped judge for images of ``channels`` channels: the evaluator (1) or the colour judge (3)."""
+    if channels not in _JUDGES:
+        raise FashionGANError(f"no judge scores {channels}-channel images; give grayscale (1) or RGB (3) images")
+    return _JUDGES[channels]
 
 
 def load_judge(source: str | Path | None = JUDGE) -> nn.Module:
-    """The evaluator checkpoint that scores images (``pretrained:evaluator`` unless told otherwise), in eval mode."""
+    """The judge checkpoint that scores images (``pretrained:evaluator`` unless told otherwise), in eval mode.
+
+    The module remembers where it came from (``judge_source``) and the data it was trained on
+    (``judge_data``, from config.json), which is the real set it scores against.
+    """
     source = JUDGE if source is None else source
     try:
-        judge = hub.from_pretrained(source)
+        checkpoint = hub.load_checkpoint(source)
     except CheckpointError as exc:
         raise CheckpointError(
-            f"cannot load the judge {source} ({exc}); pass a trained evaluator checkpoint (--judge DIR)"
+            f"cannot load the judge {source} ({exc}); pass a trained evaluator or colour judge checkpoint (--judge DIR)"
         ) from exc
-    check_judge(judge, str(source))
+    judge = check_judge(checkpoint.main, str(source))
+    judge.judge_source = str(source)
+    data = checkpoint.config.get("train_config", {}).get("data")
+    if isinstance(data, Mapping) and isinstance(data.get("name"), str):
+        judge.judge_data = dict(data)
     return judge.eval()
 
 
@@ -53,9 +76,24 @@ def check_judge(judge: nn.Module, name: str = "the judge") -> nn.Module:
     if not (callable(getattr(judge, "features", None)) and callable(getattr(judge, "head", None))):
         raise CheckpointError(
             f"{name} is a {type(judge).__name__}, not an evaluator: a judge needs features() and head "
-            "(use the 'evaluator' architecture)"
+            "(use the 'evaluator' or 'colour_judge' architecture)"
         )
     return judge
+
+
+def judge_channels(judge: nn.Module) -> int:
+    """The channel count a judge takes (its ``in_channels``; 1 when it does not declare one)."""
+    return int(getattr(judge, "in_channels", 1))
+
+
+def judge_name(judge: nn.Module) -> str:
+    """How results name a judge: its checkpoint source when it was loaded from one."""
+    return getattr(judge, "judge_source", None) or f"in-memory {type(judge).__name__}"
+
+
+def judge_data(judge: nn.Module) -> dict[str, Any]:
+    """The dataset spec of a judge's real data: from its checkpoint, else the default for its channel count."""
+    return dict(getattr(judge, "judge_data", None) or _DEFAULT_DATA[judge_channels(judge)])
 
 
 def judge_fingerprint(judge: nn.Module) -> str:
@@ -68,11 +106,14 @@ def judge_fingerprint(judge: nn.Module) -> str:
     return digest.hexdigest()
 
 
+def check_compatible(judge: nn.Module, images: torch.Tensor) -> None:
+    """Fail before any work when the judge cannot see these images (grayscale for a colour judge)."""
+    judge_input(images[:1], judge_channels(judge))
+
+
 def _prepare(images: torch.Tensor, judge: nn.Module) -> torch.Tensor:
-    """uint8 or [-1, 1] float images -> float (N, 1, 28, 28) on the judge's device and in its dtype."""
-    x = to_float(images) if images.dtype == torch.uint8 else images
-    if x.dim() == 3:
-        x = x.unsqueeze(1)
+    """A checked batch -> float (N, judge's channels, 28, 28) on the judge's device and in its dtype."""
+    x = judge_input(images, judge_channels(judge), SIZE)
     parameter = next(judge.parameters())
     return x.to(parameter.device, parameter.dtype)
 
@@ -90,6 +131,43 @@ def progress_bar(enabled: bool, total: int, description: str) -> Iterator[Callab
         yield lambda done: bar.advance(task, done)
 
 
+@dataclass
+class JudgeOutputs:
+    """One pass of a judge: features (N, d), class logits (N, 10), colour logits (N, colours) or None."""
+
+    features: torch.Tensor
+    logits: torch.Tensor
+    colour_logits: torch.Tensor | None
+
+
+def judge_outputs(
+    judge: nn.Module,
+    images: np.ndarray | torch.Tensor,
+    batch_size: int = BATCH_SIZE,
+    progress: bool = False,
+    description: str = "judge features",
+) -> JudgeOutputs:
+    """Everything the judge says about ``images`` in one batched pass, as float32 on CPU."""
+    check_judge(judge)
+    x = check_images(images)
+    colour_head = getattr(judge, "colour_head", None)
+    was_training = judge.training
+    judge.eval()
+    features, logits, colours = [], [], []
+    try:
+        with torch.inference_mode(), progress_bar(progress, len(x), description) as advance:
+            for batch in x.split(batch_size):
+                f = judge.features(_prepare(batch, judge))
+                features.append(f.float().cpu())
+                logits.append(judge.head(f).float().cpu())
+                if callable(colour_head):
+                    colours.append(colour_head(f).float().cpu())
+                advance(len(batch))
+    finally:
+        judge.train(was_training)
+    return JudgeOutputs(torch.cat(features), torch.cat(logits), torch.cat(colours) if colours else None)
+
+
 def extract(
     judge: nn.Module,
     images: np.ndarray | torch.Tensor,
@@ -97,29 +175,16 @@ def extract(
     progress: bool = False,
     description: str = "judge features",
 ) -> tuple[torch.Tensor, torch.Tensor]:
-    """The judge's features (N, d) and logits (N, 10) for ``images``, in one batched pass, as float32 on CPU."""
-    check_judge(judge)
-    x = check_images(images)
-    was_training = judge.training
-    judge.eval()
-    features, logits = [], []
-    try:
-        with torch.inference_mode(), progress_bar(progress, len(x), description) as advance:
-            for batch in x.split(batch_size):
-                f = judge.features(_prepare(batch, judge))
-                features.append(f.float().cpu())
-                logits.append(judge.head(f).float().cpu())
-                advance(len(batch))
-    finally:
-        judge.train(was_training)
-    return torch.cat(features), torch.cat(logits)
+    """The judge's features (N, d) and class logits (N, 10) for ``images``, in one batched pass."""
+    out = judge_outputs(judge, images, batch_size, progress, description)
+    return out.features, out.logits
 
 
 class JudgeFeatures(nn.Module):
     """The judge as torchmetrics' ``feature=`` module: images -> (N, num_features) features (or logits for IS).
 
-    Takes uint8 or [-1, 1] float images. It holds its own copy of the judge, kept in eval mode whatever
-    the metric does: torchmetrics' ``set_dtype(torch.float64)`` converts a metric's children and
+    Takes uint8 or [-1, 1] float images, at any size. It holds its own copy of the judge, kept in eval mode
+    whatever the metric does: torchmetrics' ``set_dtype(torch.float64)`` converts a metric's children and
     ``train()`` would switch BatchNorm to batch statistics, neither of which may touch the caller's judge.
     """
 
@@ -129,7 +194,7 @@ class JudgeFeatures(nn.Module):
             raise ValueError(f"output must be 'features' or 'logits', not {output!r}")
         self.judge = copy.deepcopy(check_judge(judge)).eval().requires_grad_(False)
         self.output = output
-        self.num_features = int(self(torch.zeros(2, 1, SIZE, SIZE)).shape[1])
+        self.num_features = int(self(torch.zeros(2, judge_channels(judge), SIZE, SIZE)).shape[1])
 
     def train(self, mode: bool = True) -> "JudgeFeatures":
         super().train(mode)
@@ -142,24 +207,53 @@ class JudgeFeatures(nn.Module):
             return features if self.output == "features" else self.judge.head(features)
 
 
+@dataclass(frozen=True)
+class RealSet:
+    """A split of a judge's real data: uint8 images (N, H, W) or (N, 3, H, W), labels, colours (or None)."""
+
+    name: str
+    images: np.ndarray
+    labels: np.ndarray
+    colours: np.ndarray | None
+
+
+def reference_set(judge: nn.Module, split: str = "test") -> RealSet:
+    """The ``split`` of the data the judge was trained on: Fashion-MNIST, or the coloured set in its mode and seed."""
+    spec = judge_data(judge)
+    name = spec.get("name")
+    if name == "fashion_mnist":
+        data = fm.load(split)
+        return RealSet(f"fashion-mnist {split}", data.images, data.labels, None)
+    if name == "colored":
+        mode, seed = spec.get("mode", "catalogue"), int(spec.get("seed", 0))
+        data = colored.load(split, mode, seed)
+        return RealSet(f"coloured fashion-mnist ({mode}, seed {seed}) {split}", data.images, data.labels, data.colours)
+    raise FashionGANError(
+        f"{judge_name(judge)} was trained on dataset {name!r}, which has no built-in reference set; "
+        "pass reference images instead"
+    )
+
+
 def reference_features(judge: nn.Module, split: str = "test", progress: bool = False) -> torch.Tensor:
-    """The judge's features of a whole Fashion-MNIST split, computed once per (judge, data) and cached on disk.
+    """The judge's features of a whole split of its real data, computed once per (judge, data) and cached on disk.
 
     The cache lives under ``cache_dir()/metrics`` as safetensors, named by a hash of the judge's weights
     and of the images, so a retrained judge or different data can never reuse stale statistics.
     """
-    data = fm.load(split)
+    data = reference_set(judge, split)
     data_hash = hashlib.sha256(np.ascontiguousarray(data.images).tobytes()).hexdigest()
     key = hashlib.sha256(f"{judge_fingerprint(judge)}|{data_hash}".encode()).hexdigest()[:24]
     path = fm.cache_dir() / "metrics" / f"{split}-{key}.safetensors"
     if path.is_file():
         try:
             cached = load_file(str(path))["features"]
-            if len(cached) == len(data):
+            if len(cached) == len(data.images):
                 return cached
         except (OSError, SafetensorError, KeyError):
             pass  # unreadable cache: recompute and overwrite it
-    features, _ = extract(judge, data.images, progress=progress, description=f"judge features of the {split} set")
+    features, _ = extract(
+        judge, data.images, progress=progress, description=f"judge features of the {data.name} set"
+    )
     try:
         atomic_write(path, lambda tmp: save_file({"features": features.contiguous()}, tmp))
     except OSError:

@@ -1,8 +1,10 @@
-"""Scores for generated images, all measured by one fixed judge against real Fashion-MNIST.
+"""Scores for generated images, all measured by one fixed judge against the real data it was trained on.
 
-FID, KID and the Inception-style score come from torchmetrics, fed with features the judge computed
-once (each image passes through the judge a single time however many scores we report); precision and
-recall are the k-NN manifold estimate of Kynkäänniemi et al. (k=3) on the same features.
+Grayscale images meet the evaluator (against Fashion-MNIST), RGB images the colour judge (against the
+coloured Fashion-MNIST), unless a judge is given. FID, KID and the Inception-style score come from
+torchmetrics, fed with features the judge computed once (each image passes through the judge a single
+time however many scores we report); precision and recall are the k-NN manifold estimate of
+Kynkäänniemi et al. (k=3) on the same features; the judge's heads give label and colour accuracy.
 Every number depends on n, so :func:`floor` scores n real training images the same way: what a perfect
 generator would get. Compare a generator with the floor at the same n, never with a paper's Inception FID.
 """
@@ -22,11 +24,12 @@ from torchmetrics.image.fid import FrechetInceptionDistance
 from torchmetrics.image.inception import InceptionScore
 from torchmetrics.image.kid import KernelInceptionDistance
 
-from fashiongan.data import fashion_mnist as fm
-from fashiongan.data.transforms import to_uint8
 from fashiongan.errors import FashionGANError
-from fashiongan.metrics.features import extract, judge_fingerprint, load_judge, progress_bar, reference_features
-from fashiongan.metrics.inputs import check_images, check_labels
+from fashiongan.metrics.features import (
+    check_compatible, extract, judge_fingerprint, judge_for, judge_name, judge_outputs, load_judge, progress_bar,
+    reference_features, reference_set,
+)
+from fashiongan.metrics.inputs import check_colours, check_images, check_labels
 
 KID_SUBSET_SIZE = 1000
 KID_SUBSETS = 100
@@ -128,21 +131,30 @@ def inception_style_score(logits: torch.Tensor, splits: int = IS_SPLITS, seed: i
 
 def label_accuracy(logits: torch.Tensor, labels: np.ndarray | torch.Tensor) -> float:
     """Share of samples the judge classifies as the label they were generated for."""
-    labels = torch.as_tensor(np.asarray(labels), dtype=torch.long)
+    labels = torch.tensor(np.asarray(labels), dtype=torch.long)
     return float((logits.argmax(dim=1) == labels).float().mean())
 
 
-def _judge(judge: nn.Module | str | Path | None) -> nn.Module:
-    return judge if isinstance(judge, nn.Module) else load_judge(judge)
+def colour_accuracy(colour_logits: torch.Tensor, colours: np.ndarray | torch.Tensor) -> float:
+    """Share of samples the colour judge names in the colour they were generated (or painted) in."""
+    colours = torch.tensor(np.asarray(colours), dtype=torch.long)
+    return float((colour_logits.argmax(dim=1) == colours).float().mean())
+
+
+def _judge(judge: nn.Module | str | Path | None, channels: int = 1) -> nn.Module:
+    """A module as given, a checkpoint source loaded, or (None) the shipped judge for ``channels``."""
+    if isinstance(judge, nn.Module):
+        return judge
+    return load_judge(judge_for(channels) if judge is None else judge)
 
 
 def _reference(
     judge: nn.Module, reference: str | np.ndarray | torch.Tensor, progress: bool
 ) -> tuple[str, np.ndarray | torch.Tensor, torch.Tensor]:
-    """(name, images, features) of the real set: a Fashion-MNIST split (cached) or images given in memory."""
+    """(name, images, features) of the real set: a split of the judge's data (cached) or images given in memory."""
     if isinstance(reference, str):
-        images = fm.load(reference).images
-        return f"fashion-mnist {reference}", images, reference_features(judge, reference, progress)
+        real = reference_set(judge, reference)
+        return real.name, real.images, reference_features(judge, reference, progress)
     images = check_images(reference, "reference images")
     features, _ = extract(judge, images, progress=progress, description="judge features of the reference")
     return f"{len(images)} given images", images, features
@@ -157,6 +169,7 @@ def _subset(rng: np.random.Generator, features: torch.Tensor, size: int) -> torc
 def evaluate_images(
     images: np.ndarray | torch.Tensor,
     labels: np.ndarray | torch.Tensor | None = None,
+    colours: np.ndarray | torch.Tensor | None = None,
     *,
     judge: nn.Module | str | Path | None = None,
     reference: str | np.ndarray | torch.Tensor = "test",
@@ -165,15 +178,19 @@ def evaluate_images(
     inception: bool = False,
     progress: bool = False,
 ) -> dict[str, Any]:
-    """Score images (uint8 N x 28 x 28 or float in [-1, 1]) against real Fashion-MNIST with the judge.
+    """Score images against the real data of a judge: grayscale or RGB, uint8 or float in [-1, 1], any size
+    (see :func:`fashiongan.metrics.inputs.check_images`; the judge sees them at 28x28).
 
-    ``labels`` (the class each image was generated for) adds label accuracy. ``judge`` is a module or a
-    checkpoint source (default ``pretrained:evaluator``); ``reference`` a split name or real images;
-    ``n`` scores a seeded random subset. ``inception`` adds standard Inception FID and fails fast,
-    before any other work, when its weights cannot be downloaded. Returns plain numbers, ready for JSON.
+    ``labels`` (the class each image was generated for) adds label accuracy, ``colours`` (catalogue
+    colour indices asked for) colour accuracy, which needs the colour judge. ``judge`` is a module or a
+    checkpoint source; by default the shipped judge for the images' channels (:func:`judge_for`).
+    ``reference`` is a split name of the judge's data or real images; ``n`` scores a seeded random subset.
+    ``inception`` adds standard Inception FID and fails fast, before any other work, when its weights
+    cannot be downloaded. Returns plain numbers, ready for JSON.
     """
     x = check_images(images)
     y = check_labels(labels, len(x))
+    c = check_colours(colours, len(x))
     if len(x) < MIN_IMAGES:
         raise FashionGANError(f"need at least {MIN_IMAGES} images to score, got {len(x)}")
     rng = np.random.default_rng(seed)
@@ -181,11 +198,15 @@ def evaluate_images(
         if not MIN_IMAGES <= n < len(x):
             raise FashionGANError(f"n={n} must lie between {MIN_IMAGES} and the {len(x)} images given")
         keep = np.sort(rng.choice(len(x), n, replace=False))
-        x, y = x[torch.as_tensor(keep)], (None if y is None else y[keep])
+        x, y, c = x[torch.as_tensor(keep)], (None if y is None else y[keep]), (None if c is None else c[keep])
+    judge = _judge(judge, x.shape[1])
+    check_compatible(judge, x)
+    if c is not None and not callable(getattr(judge, "colour_head", None)):
+        raise FashionGANError(f"colour accuracy needs the colour judge; {judge_name(judge)} names no colours")
     inception_metric = _inception_metric() if inception else None
-    judge = _judge(judge)
     reference_name, reference_images, real = _reference(judge, reference, progress)
-    fake, logits = extract(judge, x, progress=progress, description="judge features of the images")
+    judged = judge_outputs(judge, x, progress=progress, description="judge features of the images")
+    fake, logits = judged.features, judged.logits
     size = min(len(real), len(fake))
     precision, recall = precision_recall(_subset(rng, real, size), _subset(rng, fake, size))
     kid_size = min(KID_SUBSET_SIZE, size)
@@ -196,6 +217,7 @@ def evaluate_images(
         "reference": reference_name,
         "n_reference": len(real),
         "judge": judge_fingerprint(judge)[:16],
+        "judge_name": judge_name(judge),
         "fid": fid(real, fake),
         "kid_mean": kid_mean,
         "kid_std": kid_std,
@@ -206,6 +228,8 @@ def evaluate_images(
         "is_std": is_std,
         "label_accuracy": None if y is None else label_accuracy(logits, y),
     }
+    if c is not None:
+        result["colour_accuracy"] = colour_accuracy(judged.colour_logits, c)
     if inception_metric is not None:
         result["inception_fid"] = _inception_fid(inception_metric, reference_images, x, progress)
     return result
@@ -220,7 +244,8 @@ def floor(
     inception: bool = False,
     progress: bool = False,
 ) -> dict[str, Any]:
-    """The scores of ``n`` random real training images (with their true labels): what a perfect generator gets.
+    """The scores of ``n`` random real training images of the judge's data (with their true labels, and
+    colours for the colour judge): what a perfect generator gets. ``judge`` defaults to the evaluator.
 
     FID and KID are biased upwards at small n, so a generator's numbers mean something only next to the
     floor at the same n.
@@ -229,10 +254,11 @@ def floor(
         raise FashionGANError(f"the floor needs n between {MIN_IMAGES} and {MAX_FLOOR} training images, got {n}")
     if isinstance(reference, str) and reference == "train":
         raise FashionGANError("the floor scores training images, so its reference must be the test set")
-    train = fm.load("train")
-    keep = np.sort(np.random.default_rng(seed).choice(len(train), n, replace=False))
+    judge = _judge(judge)
+    train = reference_set(judge, "train")
+    keep = np.sort(np.random.default_rng(seed).choice(len(train.images), n, replace=False))
     return evaluate_images(
-        train.images[keep], train.labels[keep],
+        train.images[keep], train.labels[keep], None if train.colours is None else train.colours[keep],
         judge=judge, reference=reference, seed=seed, inception=inception, progress=progress,
     )
 
@@ -259,14 +285,17 @@ def _inception_metric() -> FrechetInceptionDistance:
 def _inception_fid(
     metric: FrechetInceptionDistance, real: np.ndarray | torch.Tensor, fake: torch.Tensor, progress: bool
 ) -> float:
-    """Feed uint8 RGB copies of both sets through Inception (torchmetrics resizes to 299x299)."""
+    """Feed uint8 RGB copies of both sets through Inception (torchmetrics resizes to 299x299); grayscale
+    images are repeated into three channels."""
     device = "cuda" if torch.cuda.is_available() else "cpu"
     metric = metric.to(device)
     for name, images, is_real in (("reference", real, True), ("images", fake, False)):
         images = check_images(images)
         with progress_bar(progress, len(images), f"Inception features of the {name}") as advance:
             for batch in images.split(100):
-                batch = batch if batch.dtype == torch.uint8 else torch.from_numpy(to_uint8(batch)).unsqueeze(1)
-                metric.update(batch.repeat(1, 3, 1, 1).to(device), real=is_real)
+                if batch.dtype != torch.uint8:
+                    batch = batch.add(1).mul(127.5).round().clamp(0, 255).to(torch.uint8)
+                batch = batch if batch.shape[1] == 3 else batch.repeat(1, 3, 1, 1)
+                metric.update(batch.to(device), real=is_real)
                 advance(len(batch))
     return max(float(metric.compute()), 0.0)

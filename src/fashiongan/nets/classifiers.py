@@ -68,3 +68,60 @@ class Evaluator(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.head(self.body(x))
+
+
+@register("colour_judge")
+class ColourJudge(nn.Module):
+    """The colour judge: one trunk, two heads, so one pass scores an RGB item's class and colour name.
+
+    Laid out like :class:`Evaluator` (``features`` -> (N, feature_dim) for FID/KID, ``head`` -> class
+    logits) plus ``colour_head`` -> (N, num_colours) colour logits; ``forward`` gives the class logits,
+    so it also works as a plain classifier. Takes float (N, in_channels, 28, 28) in [-1, 1]. Stages of
+    ``convs`` 3x3 convolutions (batch norm, ReLU) each halve the image, 28 -> 14 -> 7 -> 3.
+
+    With ``shading`` the trunk also sees each item's luminance standardised over its garment (pixels
+    brighter than the black background): the folds and outline whatever the colour's lightness, since a
+    navy and a white coat differ in brightness but not in shape. It spares the net learning that invariance.
+    """
+
+    def __init__(
+        self, in_channels: int = 3, width: int = 32, feature_dim: int = 256, num_colours: int = 12,
+        convs: int = 1, dropout: float = 0.3, shading: bool = True,
+    ) -> None:
+        super().__init__()
+        self.in_channels = in_channels
+        self.feature_dim = feature_dim
+        self.shading = shading
+        stages, c_in = [], in_channels + shading
+        for c_out in (width, 2 * width, 4 * width):
+            layers: list[nn.Module] = []
+            for i in range(convs):
+                layers += [
+                    nn.Conv2d(c_in if i == 0 else c_out, c_out, 3, padding=1, bias=False),
+                    nn.BatchNorm2d(c_out), nn.ReLU(inplace=True),
+                ]
+            stages.append(nn.Sequential(*layers, nn.MaxPool2d(2)))
+            c_in = c_out
+        self.body = nn.Sequential(
+            *stages, nn.Flatten(),
+            nn.Linear(4 * width * 9, feature_dim, bias=False), nn.BatchNorm1d(feature_dim), nn.ReLU(inplace=True),
+        )
+        self.head = nn.Sequential(nn.Dropout(dropout), nn.Linear(feature_dim, NUM_CLASSES))
+        self.colour_head = nn.Sequential(nn.Dropout(dropout), nn.Linear(feature_dim, num_colours))
+
+    def standardised_shading(self, x: torch.Tensor) -> torch.Tensor:
+        """(N, 1, H, W): luminance minus its garment mean, over its garment spread; 0 on the background."""
+        luma = x.mean(1, keepdim=True)
+        garment = (luma > -0.9).to(x.dtype)
+        count = garment.sum((2, 3), keepdim=True).clamp_min(1)
+        mean = (garment * luma).sum((2, 3), keepdim=True) / count
+        spread = ((garment * (luma - mean) ** 2).sum((2, 3), keepdim=True) / count).sqrt()
+        return garment * (luma - mean) / (spread + 0.05)
+
+    def features(self, x: torch.Tensor) -> torch.Tensor:
+        if self.shading:
+            x = torch.cat([x, self.standardised_shading(x)], 1)
+        return self.body(x)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.head(self.features(x))

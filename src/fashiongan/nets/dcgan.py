@@ -5,7 +5,8 @@ nets), sized for 28x28, so the variants differ only in their objective:
   D: (64)4c2s_L - (128)4c2s_BL - FC1024_BL - FC(outputs)        (logits; L = LeakyReLU 0.2)
   autoencoder D (BEGAN, EBGAN): (64)4c2s_R - FC(code) - FC64x14x14[_BR] - (1)4dc2s
 
-``width`` scales the channels (64 -> 128) and ``hidden`` the fully connected layer.
+``width`` scales the channels (64 -> 128) and ``hidden`` the fully connected layer; ``channels`` is the
+image's (1 grey, 3 RGB), and a generator's ``num_colours`` > 0 conditions it on a colour as well.
 """
 
 from __future__ import annotations
@@ -33,22 +34,23 @@ def _norm(kind: str, channels: int, spatial: bool) -> nn.Module:
 class DCGANGenerator(Generator):
     def __init__(
         self, z_dim: int = 62, num_classes: int = 0, noise: str = "uniform", continuous_codes: int = 0,
-        width: int = 64, hidden: int = 1024,
+        width: int = 64, hidden: int = 1024, channels: int = 1, num_colours: int = 0,
     ) -> None:
-        super().__init__(z_dim, num_classes, noise, continuous_codes)
+        super().__init__(z_dim, num_classes, noise, continuous_codes, num_colours)
         self.width = width
+        self.image_shape = (channels, 28, 28)
         self.fc = nn.Sequential(
-            nn.Linear(z_dim + num_classes, hidden), nn.BatchNorm1d(hidden), nn.ReLU(),
+            nn.Linear(z_dim + num_classes + num_colours, hidden), nn.BatchNorm1d(hidden), nn.ReLU(),
             nn.Linear(hidden, 2 * width * 7 * 7), nn.BatchNorm1d(2 * width * 7 * 7), nn.ReLU(),
         )
         self.deconv = nn.Sequential(
             nn.ConvTranspose2d(2 * width, width, 4, 2, 1), nn.BatchNorm2d(width), nn.ReLU(),   # 7 -> 14
-            nn.ConvTranspose2d(width, 1, 4, 2, 1), nn.Tanh(),                                  # 14 -> 28
+            nn.ConvTranspose2d(width, channels, 4, 2, 1), nn.Tanh(),                           # 14 -> 28
         )
         init_normal(self)
 
-    def forward(self, z: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor:
-        return self.deconv(self.fc(self.condition(z, labels)).view(-1, 2 * self.width, 7, 7))
+    def forward(self, z: torch.Tensor, labels: torch.Tensor | None = None, colours: torch.Tensor | None = None) -> torch.Tensor:
+        return self.deconv(self.fc(self.condition(z, labels, colours)).view(-1, 2 * self.width, 7, 7))
 
 
 @register("dcgan_discriminator")
@@ -56,11 +58,13 @@ class DCGANDiscriminator(nn.Module):
     """Logits (N, outputs): column 0 real/fake, further columns for ACGAN's classes or infoGAN's codes.
     ``num_classes`` > 0 appends one-hot label planes to the input (CGAN); otherwise labels are ignored."""
 
-    def __init__(self, outputs: int = 1, num_classes: int = 0, width: int = 64, hidden: int = 1024, norm: str = "batch") -> None:
+    def __init__(
+        self, outputs: int = 1, num_classes: int = 0, width: int = 64, hidden: int = 1024, norm: str = "batch", channels: int = 1,
+    ) -> None:
         super().__init__()
         self.num_classes = num_classes
         self.net = nn.Sequential(
-            nn.Conv2d(1 + num_classes, width, 4, 2, 1), nn.LeakyReLU(0.2),                            # 28 -> 14
+            nn.Conv2d(channels + num_classes, width, 4, 2, 1), nn.LeakyReLU(0.2),                     # 28 -> 14
             nn.Conv2d(width, 2 * width, 4, 2, 1), _norm(norm, 2 * width, True), nn.LeakyReLU(0.2),   # 14 -> 7
             nn.Flatten(),
             nn.Linear(2 * width * 7 * 7, hidden), _norm(norm, hidden, False), nn.LeakyReLU(0.2),

@@ -1,7 +1,8 @@
 """What every generator offers, whatever its architecture: draw a latent, map it to images.
 
-A generator maps ``z`` (from ``latent``) and, when conditional, class ``labels`` to images
-float (N, 1, 28, 28) in [-1, 1]. Training code draws ``latent(n, device=...)`` from the global
+A generator maps ``z`` (from ``latent``) and, when conditional, class ``labels`` (and, when it
+takes colours, colour indices ``colours``) to images float (N, *image_shape) in [-1, 1]: (1, 28, 28)
+unless the architecture says otherwise. Training code draws ``latent(n, device=...)`` from the global
 RNG (so a resumed run repeats the same noise); ``sample`` is for people: fixed seeds, label checks.
 """
 
@@ -22,18 +23,26 @@ class Generator(nn.Module):
     ``z_dim``: width of the tensor ``latent`` returns; its last ``continuous_codes`` entries are
     infoGAN's continuous codes (uniform in [-1, 1]), the rest noise (``noise``: standard normal, or
     uniform in [0, 1) as in pytorch-generative-model-collections). ``num_classes`` > 0 makes the
-    generator conditional: ``forward`` and ``sample`` then need one label per image.
+    generator conditional: ``forward`` and ``sample`` then need one label per image. ``num_colours`` > 0
+    makes it take a colour too (an index into the coloured set's catalogue), one-hot after the labels.
+    ``image_shape`` (channels, height, width) is what ``forward`` returns; architectures that make
+    another shape set it per instance.
     """
 
     image_shape: tuple[int, int, int] = (1, 28, 28)
 
-    def __init__(self, z_dim: int, num_classes: int = 0, noise: str = "normal", continuous_codes: int = 0) -> None:
+    def __init__(
+        self, z_dim: int, num_classes: int = 0, noise: str = "normal", continuous_codes: int = 0, num_colours: int = 0
+    ) -> None:
         super().__init__()
         if noise not in NOISES:
             raise ValueError(f"noise must be one of {', '.join(NOISES)}, got {noise!r}")
         if not 0 <= continuous_codes < z_dim:
             raise ValueError(f"continuous_codes must lie in [0, z_dim={z_dim}), got {continuous_codes}")
+        if num_colours < 0:
+            raise ValueError(f"num_colours must be 0 or more, got {num_colours}")
         self.z_dim, self.num_classes, self.noise, self.continuous_codes = z_dim, num_classes, noise, continuous_codes
+        self.num_colours = num_colours
 
     @property
     def conditional(self) -> bool:
@@ -64,46 +73,70 @@ class Generator(nn.Module):
 
     def check_labels(self, labels: torch.Tensor | Sequence[int] | int | None, n: int) -> torch.Tensor | None:
         """Labels as a LongTensor (n,), or ValueError saying what is wrong (an int is repeated n times)."""
-        if not self.conditional:
-            if labels is not None:
-                raise ValueError("this generator is unconditional: it takes no labels")
-            return None
-        if labels is None:
-            raise ValueError(f"this generator is conditional: pass labels, one class index in 0..{self.num_classes - 1} per image")
-        labels = torch.as_tensor(labels)
-        if labels.is_floating_point() or labels.is_complex() or labels.dtype == torch.bool:
-            raise ValueError(f"labels must be whole class indices, got dtype {labels.dtype}")
-        labels = labels.long()
-        if labels.dim() == 0:
-            labels = labels.expand(n)
-        if labels.shape != (n,):
-            raise ValueError(f"expected {n} labels, got shape {tuple(labels.shape)}")
-        if n and (labels.min() < 0 or labels.max() >= self.num_classes):
-            raise ValueError(f"labels must lie in 0..{self.num_classes - 1}")
-        return labels
+        return _check_indices(labels, n, _LABELS, self.num_classes)
 
-    def condition(self, z: torch.Tensor, labels: torch.Tensor | None) -> torch.Tensor:
-        """``z`` with the one-hot labels appended (conditional nets), checked cheaply for training."""
-        if not self.conditional:
-            if labels is not None:
-                raise ValueError("this generator is unconditional: it takes no labels")
-            return z
-        if labels is None:
-            raise ValueError(f"this generator is conditional: pass labels, one class index in 0..{self.num_classes - 1} per image")
-        return torch.cat([z, F.one_hot(labels, self.num_classes).to(z.dtype)], 1)
+    def check_colours(self, colours: torch.Tensor | Sequence[int] | int | None, n: int) -> torch.Tensor | None:
+        """Colours as a LongTensor (n,), or ValueError saying what is wrong (an int is repeated n times)."""
+        return _check_indices(colours, n, _COLOURS, self.num_colours)
+
+    def condition(self, z: torch.Tensor, labels: torch.Tensor | None, colours: torch.Tensor | None = None) -> torch.Tensor:
+        """``z`` with the one-hot labels, then the one-hot colours appended where the net takes them,
+        checked cheaply for training."""
+        parts = [z]
+        for values, words, size in ((labels, _LABELS, self.num_classes), (colours, _COLOURS, self.num_colours)):
+            if _present(values, words, size):
+                parts.append(F.one_hot(values, size).to(z.dtype))
+        return torch.cat(parts, 1) if len(parts) > 1 else z
 
     @torch.no_grad()
     def sample(
-        self, n: int, labels: torch.Tensor | Sequence[int] | int | None = None, generator: torch.Generator | None = None
+        self, n: int, labels: torch.Tensor | Sequence[int] | int | None = None, generator: torch.Generator | None = None,
+        colours: torch.Tensor | Sequence[int] | int | None = None,
     ) -> torch.Tensor:
-        """``n`` images (n, 1, 28, 28) in [-1, 1]; the caller chooses train/eval mode."""
+        """``n`` images (n, *image_shape) in [-1, 1]; the caller chooses train/eval mode."""
         labels = self.check_labels(labels, n)
+        colours = self.check_colours(colours, n)
         device = self._device()
         z = self.latent(n, generator=generator, device=device)
-        return self(z, None if labels is None else labels.to(device))
+        labels = None if labels is None else labels.to(device)
+        return self(z, labels) if colours is None else self(z, labels, colours.to(device))
 
-    def forward(self, z: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor:  # pragma: no cover
+    def forward(  # pragma: no cover
+        self, z: torch.Tensor, labels: torch.Tensor | None = None, colours: torch.Tensor | None = None
+    ) -> torch.Tensor:
         raise NotImplementedError
+
+
+_LABELS = ("labels", "class", "unconditional", "conditional")
+_COLOURS = ("colours", "colour", "grayscale-only", "colour-conditional")
+
+
+def _present(values, words: tuple[str, str, str, str], size: int) -> bool:
+    """Whether indices are given, after checking that they are given exactly when the net takes them."""
+    what, kind, without, with_ = words
+    if not size and values is not None:
+        raise ValueError(f"this generator is {without}: it takes no {what}")
+    if size and values is None:
+        raise ValueError(f"this generator is {with_}: pass {what}, one {kind} index in 0..{size - 1} per image")
+    return values is not None
+
+
+def _check_indices(values, n: int, words: tuple[str, str, str, str], size: int) -> torch.Tensor | None:
+    """Class or colour indices as a LongTensor (n,) in 0..size-1 (``size`` 0: none may be given)."""
+    what, kind = words[:2]
+    if not _present(values, words, size):
+        return None
+    values = torch.as_tensor(values)
+    if values.is_floating_point() or values.is_complex() or values.dtype == torch.bool:
+        raise ValueError(f"{what} must be whole {kind} indices, got dtype {values.dtype}")
+    values = values.long()
+    if values.dim() == 0:
+        values = values.expand(n)
+    if values.shape != (n,):
+        raise ValueError(f"expected {n} {what}, got shape {tuple(values.shape)}")
+    if n and (values.min() < 0 or values.max() >= size):
+        raise ValueError(f"{what} must lie in 0..{size - 1}")
+    return values
 
 
 def label_planes(images: torch.Tensor, labels: torch.Tensor, num_classes: int) -> torch.Tensor:

@@ -9,6 +9,7 @@ from fashiongan.objectives.base import Objective
 
 _MODULES = {
     "classifier": "classifier",
+    "attributes": "attributes",
     "gan": "gan",
     "dcgan": "dcgan",
     "cgan": "cgan",
@@ -20,6 +21,10 @@ _MODULES = {
     "dragan": "dragan",
     "began": "began",
     "ebgan": "ebgan",
+    "colour-judge": "colour_judge",
+    "pix2pix": "pix2pix",
+    "cyclegan": "cyclegan",
+    "vae": "vae",
 }
 
 

@@ -1,28 +1,56 @@
 """Auxiliary-classifier GAN (Odena et al. 2017): a conditional G; D says real/fake and classifies
-both real and fake images (its outputs: 1 + classes), each loss plus the class cross-entropy."""
+both real and fake images (its outputs: 1 + classes), each loss plus the class cross-entropy.
+
+A generator that also takes a colour (``num_colours`` > 0, configs/acgan-colour.yaml) gets a second
+auxiliary head the same way: D's outputs are then 1 + classes + colours, and both losses add the
+colour cross-entropy against the batch's ``colour`` (the colours the fakes were asked for)."""
 
 from __future__ import annotations
 
+import torch
 import torch.nn.functional as F
 
 from fashiongan.objectives import adversarial as adv
 from fashiongan.objectives.base import Batch, Context, Losses, Nets
 
 
+def _split(logits: torch.Tensor, nets: Nets) -> tuple[torch.Tensor, list[torch.Tensor]]:
+    """(adversarial logit, [class logits, colour logits where G takes colours])."""
+    G = nets["generator"]
+    sizes = [G.num_classes] + ([G.num_colours] if getattr(G, "num_colours", 0) else [])
+    adversarial, *aux = adv.heads(logits, *sizes)
+    return adversarial, aux
+
+
+def _targets(nets: Nets, batch: Batch, labels: torch.Tensor) -> list[torch.Tensor]:
+    return [labels] + ([batch["colour"]] if getattr(nets["generator"], "num_colours", 0) else [])
+
+
+def _cross_entropy(aux: list[torch.Tensor], targets: list[torch.Tensor]) -> torch.Tensor:
+    return sum(F.cross_entropy(logits, target) for logits, target in zip(aux, targets))
+
+
 def d_loss(nets: Nets, batch: Batch, ctx: Context) -> Losses:
-    D, k = nets["discriminator"], nets["generator"].num_classes
+    D = nets["discriminator"]
     fake, labels, _ = adv.fake(nets, batch, ctx, grad=False)
-    real_adv, real_cls = adv.heads(D(batch["image"]), k)
-    fake_adv, fake_cls = adv.heads(D(fake), k)
-    loss = adv.real_loss(real_adv) + adv.fake_loss(fake_adv) + F.cross_entropy(real_cls, labels) + F.cross_entropy(fake_cls, labels)
-    return {"loss": loss, "real_accuracy": (real_cls.detach().argmax(1) == labels).float().mean()}
+    targets = _targets(nets, batch, labels)
+    real_adv, real_aux = _split(D(batch["image"]), nets)
+    fake_adv, fake_aux = _split(D(fake), nets)
+    loss = adv.real_loss(real_adv) + adv.fake_loss(fake_adv) + _cross_entropy(real_aux, targets) + _cross_entropy(fake_aux, targets)
+    logs = {"loss": loss}
+    for name, logits, target in zip(("real_accuracy", "real_colour_accuracy"), real_aux, targets):
+        logs[name] = (logits.detach().argmax(1) == target).float().mean()
+    return logs
 
 
 def g_loss(nets: Nets, batch: Batch, ctx: Context) -> Losses:
     fake, labels, _ = adv.fake(nets, batch, ctx)
     with adv.frozen(nets["discriminator"]) as D:
-        fake_adv, fake_cls = adv.heads(D(fake), nets["generator"].num_classes)
-    return {"loss": adv.real_loss(fake_adv) + F.cross_entropy(fake_cls, labels)}
+        fake_adv, fake_aux = _split(D(fake), nets)
+    return {"loss": adv.real_loss(fake_adv) + _cross_entropy(fake_aux, _targets(nets, batch, labels))}
 
 
-OBJECTIVE = adv.objective("acgan", "auxiliary-classifier GAN: D also classifies", d_loss, g_loss, conditional=True)
+OBJECTIVE = adv.objective(
+    "acgan", "auxiliary-classifier GAN: D also classifies (the colour too, for colour generators)",
+    d_loss, g_loss, conditional=True,
+)

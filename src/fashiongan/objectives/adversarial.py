@@ -27,11 +27,14 @@ PER_CLASS = 10  # a conditional one a row per class, PER_CLASS samples each
 
 
 def fake(nets: Nets, batch: Batch, ctx: Context, grad: bool = True) -> tuple[torch.Tensor, torch.Tensor | None, torch.Tensor]:
-    """(images, labels, z): one fake per real image; a conditional generator gets the batch's labels."""
+    """(images, labels, z): one fake per real image; a conditional generator gets the batch's labels,
+    one that takes colours (``num_colours``) the batch's ``colour`` as well."""
     generator = nets["generator"]
     labels = batch["label"] if generator.num_classes else None
     z = generator.latent(len(batch["image"]), device=ctx.device)
     with torch.set_grad_enabled(grad and torch.is_grad_enabled()):
+        if getattr(generator, "num_colours", 0):
+            return generator(z, labels, batch["colour"]), labels, z
         return generator(z, labels), labels, z
 
 
@@ -95,20 +98,27 @@ def positive(hp: Mapping[str, Any], key: str, default: float, whole: bool = Fals
 
 @torch.no_grad()
 def report(nets: Nets, ctx: Context) -> Report:
-    """A grid from noise fixed by the seed (the same every epoch): a row per class when conditional."""
+    """A grid from noise fixed by the seed (the same every epoch): a row per class when conditional;
+    for a generator that takes colours, each row one item (one z) in every colour, in catalogue order."""
     generator = nets["generator"]
     was_training = generator.training
     generator.eval()
     rng = torch.Generator().manual_seed(ctx.seed)
     device = next(generator.parameters()).device
-    if generator.num_classes:
-        k = generator.num_classes
+    k, c = generator.num_classes, getattr(generator, "num_colours", 0)
+    if k and c:
+        z = generator.latent(k, generator=rng, device=device).repeat_interleave(c, 0)  # row i: one z in every colour
+        labels = torch.arange(k, device=device).repeat_interleave(c)
+        images, nrow = generator(z, labels, torch.arange(c, device=device).repeat(k)), c
+    elif k:
         z = generator.latent(PER_CLASS, generator=rng, device=device).repeat(k, 1)  # column j: the same z in every row
         labels = torch.arange(k, device=device).repeat_interleave(PER_CLASS)
         images, nrow = generator(z, labels), PER_CLASS
-        names = list(CLASSES) if k == len(CLASSES) else [str(i) for i in range(k)]
     else:
-        images, nrow, names = generator(generator.latent(GRID * GRID, generator=rng, device=device)), GRID, None
+        z = generator.latent(GRID * GRID, generator=rng, device=device)
+        colours = (torch.arange(GRID * GRID, device=device) % c,) if c else ()  # a colour-only generator: colours in turn
+        images, nrow = generator(z, None, *colours), GRID
+    names = None if not k else list(CLASSES) if k == len(CLASSES) else [str(i) for i in range(k)]
     generator.train(was_training)
     return Report(grid=to_uint8(images), nrow=nrow, row_labels=names)
 

@@ -65,3 +65,4 @@ class Objective:
     conditional: bool = False
     initial_state: Callable[[Mapping[str, Any]], dict[str, torch.Tensor]] = lambda hp: {}
     report: Callable[[Nets, Context], Report] | None = None
+    inference_roles: tuple[str, ...] = ()  # nets besides ``main`` that using the model needs (saved beside it)

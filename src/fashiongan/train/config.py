@@ -13,9 +13,10 @@ import yaml
 from fashiongan import nets as net_registry
 from fashiongan import objectives
 from fashiongan.errors import FashionGANError
+from fashiongan.train import tracking
 
 OPTIMIZERS = ("adam", "adamw", "sgd", "rmsprop")
-SCHEDULES = ("constant", "cosine", "onecycle")
+SCHEDULES = ("constant", "cosine", "onecycle", "linear_decay")
 
 
 @dataclass
@@ -150,8 +151,11 @@ def validate(config: TrainConfig) -> None:
             raise FashionGANError(f"train.{key} must be a positive whole number, got {t[key]!r}")
     if not (t.get("epochs") or t.get("steps") or t.get("minutes")):
         raise FashionGANError("set a training budget: train.epochs, train.steps or train.minutes")
-    if t.get("minutes") is not None and not float(t["minutes"]) > 0:
-        raise FashionGANError("train.minutes must be positive")
+    for key in ("minutes", "checkpoint_minutes"):
+        value = t.get(key)
+        if value is not None and not (isinstance(value, (int, float)) and not isinstance(value, bool) and value > 0):
+            raise FashionGANError(f"train.{key} must be positive (minutes), got {value!r}")
+    tracking.check_settings(t.get("track_fid"))
     decay = t.get("ema_decay")
     if decay is not None and not 0 < float(decay) < 1:
         raise FashionGANError("train.ema_decay must lie strictly between 0 and 1")

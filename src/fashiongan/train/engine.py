@@ -2,7 +2,9 @@
 
 Read top to bottom: build nets and optimisers from the config, maybe resume, then loop over
 steps; each step runs the objective's phases (loss -> backward -> all-reduce -> optimiser step),
-and the loop saves checkpoints, sample grids and scalars. Nothing here knows any specific model.
+and the loop saves checkpoints (every ``checkpoint_every`` steps and ``checkpoint_minutes``),
+sample grids, scalars and, for generators, the judge's scores (tracking.py). Nothing here knows
+any specific model.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from pathlib import Path
 from typing import Any, Mapping
 
 import torch
+from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 from torch import nn
 
@@ -21,7 +24,7 @@ from fashiongan import hub, nets as net_registry, objectives
 from fashiongan.data.datasets import TensorDict, load_training_data
 from fashiongan.errors import FashionGANError
 from fashiongan.objectives.base import Context, Phase
-from fashiongan.train import state as train_state
+from fashiongan.train import state as train_state, tracking
 from fashiongan.train.artifacts import Artifacts
 from fashiongan.train.config import TrainConfig, validate
 from fashiongan.train.distributed import Distributed
@@ -74,6 +77,8 @@ def _lr_factor(schedule: str, step: int, total: int) -> float:
         if progress < warm:
             return 0.04 + 0.96 * progress / warm
         return 0.5 * (1 + math.cos(math.pi * (progress - warm) / (1 - warm))) * 0.999 + 0.001
+    if schedule == "linear_decay":  # CycleGAN's: constant for the first half, then linearly down to zero
+        return min(1.0, 2 * (1 - progress))
     return 1.0
 
 
@@ -164,32 +169,43 @@ def _fit(config: TrainConfig, out: Path, resume: str | Path | None, progress: bo
     began = time.monotonic()
     seconds_before = float(saved["training"].get("seconds", 0.0)) if saved else 0.0  # earlier runs' training time
 
+    main_role = objective.main + EMA_SUFFIX if ema is not None else objective.main
+    tracked: dict[str, float] = {}  # the judge's latest scores
+
+    def describe(next_step: int) -> dict[str, Any]:
+        """config.json of a checkpoint at ``next_step`` (the checkpoint adds the optimiser layout)."""
+        return {
+            "model": config.model,
+            "conditional": objective.conditional,
+            "train_config": config.to_dict(),
+            "training": {
+                "step": next_step, "epoch": next_step / per_epoch, "world_size": dist.world,
+                "seconds": round(seconds_before + time.monotonic() - began, 1),
+            },
+            "metrics": {**metrics, **tracked},
+        }
+
     def save(next_step: int) -> None:
         if not dist.is_main:
             return
         for role, net in saved_nets.items():
             if not all(torch.isfinite(t).all() for t in net.state_dict().values() if t.is_floating_point()):
                 raise TrainingDiverged(f"the weights of {role!r} became NaN or infinite by step {next_step}")
-        inference = {objective.main: nets[objective.main]}
+        inference = {role: nets[role] for role in (objective.main, *objective.inference_roles)}
         if ema is not None:
             inference[objective.main + EMA_SUFFIX] = ema.module
         tensors, meta = train_state.pack(saved_nets, optimizers, ctx.state, history)
-        hub.save_pretrained(
-            out,
-            inference,
-            {
-                "model": config.model,
-                "conditional": objective.conditional,
-                "train_config": config.to_dict(),
-                "training": {
-                    **meta, "step": next_step, "epoch": next_step / per_epoch, "world_size": dist.world,
-                    "seconds": round(seconds_before + time.monotonic() - began, 1),
-                },
-                "metrics": metrics,
-            },
-            main=objective.main + EMA_SUFFIX if ema is not None else objective.main,
-            training_state=tensors,
-        )
+        description = describe(next_step)
+        description["training"] = {**meta, **description["training"]}
+        hub.save_pretrained(out, inference, description, main=main_role, training_state=tensors)
+
+    console = Console(stderr=True)
+    tracker = tracking.start(
+        settings.get("track_fid"), nets[objective.main], config.data.get("name", "fashion_mnist"), out, config.seed,
+        lambda text: console.print(f"note: {text}", highlight=False, soft_wrap=True), time.monotonic,
+    ) if dist.is_main else None
+    checkpoint_seconds = 60 * float(settings["checkpoint_minutes"]) if settings.get("checkpoint_minutes") else None
+    last_save = began
 
     bar = Progress(
         TextColumn(f"[bold]{config.model}"), BarColumn(), MofNCompleteColumn(), TextColumn("{task.fields[rate]}"),
@@ -232,7 +248,21 @@ def _fit(config: TrainConfig, out: Path, resume: str | Path | None, progress: bo
                     steps, values = history.setdefault(f"eval/{key}", ([], []))
                     steps.append(step + 1)
                     values.append(value)
-            if epoch_end or done or (step + 1) % settings["checkpoint_every"] == 0:
+            if tracker is not None:
+                scores = tracker.maybe_score(ema.module if ema is not None else nets[objective.main], step + 1,
+                                             epoch_end or done, main_role, lambda: describe(step + 1))
+                if scores is not None:
+                    tracked = scores
+                    artifacts.scalars({f"{tracking.PREFIX}{k}": v for k, v in scores.items()}, step + 1)
+                    for key, value in scores.items():
+                        steps, values = history.setdefault(f"{tracking.PREFIX}{key}", ([], []))
+                        steps.append(step + 1)
+                        values.append(value)
+            # Only the main process writes, so the others need not agree on when (unlike `done`).
+            now = time.monotonic()
+            on_time = checkpoint_seconds is not None and now - last_save >= checkpoint_seconds
+            if epoch_end or done or on_time or (step + 1) % settings["checkpoint_every"] == 0:
+                last_save = now  # from the start of the write: a kill loses at most checkpoint_minutes and a step
                 save(step + 1)
             elapsed = time.monotonic() - began
             bar.update(
@@ -242,9 +272,11 @@ def _fit(config: TrainConfig, out: Path, resume: str | Path | None, progress: bo
             if done:
                 break
     artifacts.finish(history)
+    if tracker is not None and settings.get("samples", True):
+        tracker.finish(history)
     dist.barrier()
     dist.close()
-    return FitResult(out, step + 1, time.monotonic() - began, metrics)
+    return FitResult(out, step + 1, time.monotonic() - began, {**metrics, **tracked})
 
 
 def _report(objective, nets, ema, ctx: Context, artifacts: Artifacts, step: int) -> dict[str, float]:

@@ -1,0 +1,83 @@
+"""`fashiongan colorize`: paint a grey item (or a folder of them) in the colour asked."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Optional
+
+import typer
+from rich.markup import escape
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+
+from fashiongan.cli.common import console, err_console, print_json
+from fashiongan.errors import FashionGANError
+
+
+def _outputs(inputs: list[Path], folder: Path) -> list[Path]:
+    """One PNG per input in ``folder``, named after it (the full name where two inputs share a stem)."""
+    stems = [p.stem for p in inputs]
+    return [folder / f"{p.stem if stems.count(p.stem) == 1 else p.name}.png" for p in inputs]
+
+
+def colorize(
+    checkpoint: str = typer.Option(..., "--checkpoint", "-c", help="Colorizer checkpoint directory or pretrained:NAME."),
+    input: Path = typer.Option(..., "--input", "-i", help="A PNG/JPEG image, or a folder of them."),
+    colour: Optional[str] = typer.Option(None, "--colour", "--color", help="A catalogue colour (navy, burgundy, ...) or auto [default: auto]; conditional colorizers only."),
+    out: Optional[Path] = typer.Option(None, "--out", "-o", help="Output file (image input) or folder (folder input) [default: INPUT-COLOUR.png or INPUT-COLOUR/ here]."),
+    as_json: bool = typer.Option(False, "--json", help="Print what was written as JSON."),
+) -> None:
+    """Colour grey items (any size; colour images are taken by their luminance) at their own size."""
+    from fashiongan import colorize as lib
+    from fashiongan.data import colored
+
+    model = lib.load_colorizer(checkpoint)
+    index = model.colour_index(colour)
+    tag = "colorized" if index is None else colored.colour_name(index).replace(" ", "-")
+    if input.is_dir():
+        inputs = lib.image_files(input)
+        folder = out if out is not None else Path(f"{input.resolve().name}-{tag}")
+        if folder.suffix.lower() in lib.IMAGE_SUFFIXES:
+            raise FashionGANError(f"--input {input} is a folder, so --out must be a folder, not {folder}")
+        outputs = _outputs(inputs, folder)
+    elif input.exists():
+        inputs = [input]
+        target = out if out is not None else Path(f"{input.stem}-{tag}.png")
+        if target.suffix.lower() not in lib.IMAGE_SUFFIXES:
+            raise FashionGANError(f"--out {target} must end in .png, .jpg or .jpeg")
+        outputs = [target]
+    else:
+        raise FashionGANError(f"--input {input} does not exist")
+    overwritten = {p.resolve() for p in inputs} & {p.resolve() for p in outputs}
+    if overwritten:
+        raise FashionGANError(f"the output would overwrite the input {sorted(overwritten)[0]}; choose another --out")
+    bar = Progress(TextColumn("[bold]colorize"), BarColumn(), MofNCompleteColumn(),
+                   disable=as_json or len(inputs) == 1, console=err_console)
+    task = bar.add_task("colorize", total=len(inputs))
+
+    def progress(done: int) -> None:
+        if done == 0:  # every input passed its checks: show the bar from here
+            bar.start()
+        bar.update(task, completed=done)
+
+    try:
+        results = lib.colorize_files(model, inputs, outputs, colour, on_item=progress)
+    finally:
+        if bar.live.is_started:
+            bar.stop()
+    written = [
+        {"input": str(src), "output": str(dst), "width": r.rgb.shape[1], "height": r.rgb.shape[0],
+         "colour": None if r.painted is None else r.painted[0], "notes": r.notes}
+        for src, dst, r in zip(inputs, outputs, results)
+    ]
+    asked = results[0].asked
+    if as_json:
+        print_json({"checkpoint": checkpoint, "asked": asked, "images": written})
+        return
+    for note in (note for r in results for note in r.notes):
+        err_console.print(f"note: {escape(note)}", highlight=False, soft_wrap=True)
+    painted = sorted({item["colour"] for item in written if item["colour"]})
+    what = f"{len(written)} image{'s' if len(written) > 1 else ''}"
+    if asked:
+        what += f" in {asked}" + (f" (picked: {', '.join(painted)})" if asked == colored.AUTO else "")
+    where = outputs[0] if len(outputs) == 1 else outputs[0].parent
+    console.print(f"colorized {what}: {escape(str(where))}", soft_wrap=True, highlight=False)

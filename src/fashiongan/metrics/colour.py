@@ -1,0 +1,236 @@
+"""Colour metrics for coloured items: CIEDE2000, dominant garment colour, colourfulness, shading kept.
+
+Images follow the package's convention: uint8 in [0, 255] or float in [-1, 1], (N, 3, H, W) or (N, H, W, 3)
+for RGB, (N, H, W) or (N, 1, H, W) for grayscale. Lab is CIE L*a*b* (D65) from kornia, L* in [0, 100].
+The garment (foreground) is where the grayscale source item is not black background: grey above
+``colored.FOREGROUND`` (0.05 on the [0, 1] scale), the pixels the coloured set paints fully.
+:func:`colorizer_scores` puts them together for a colorizer, on items whose ground truth we have.
+"""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from kornia.color import rgb_to_lab
+from torch import nn
+
+from fashiongan.data import colored
+from fashiongan.errors import FashionGANError
+from fashiongan.metrics.inputs import check_colours, check_labels, luminance, to_unit
+
+_POW25_7 = 25.0**7
+
+
+def ciede2000(lab1: torch.Tensor, lab2: torch.Tensor) -> torch.Tensor:
+    """CIEDE2000 colour difference (Sharma, Wu & Dalal 2005, k_L = k_C = k_H = 1) between Lab colours
+    (..., 3), broadcast against each other; computed in float64, returned in ``lab1``'s float dtype.
+
+    About 1 is a just-noticeable difference; 2-10 is visible at a glance; above ~20 they are different colours.
+    A metric, not a loss: its gradient is undefined at zero chroma and zero difference.
+    """
+    dtype = lab1.dtype if lab1.is_floating_point() else torch.float32
+    lab1, lab2 = torch.broadcast_tensors(lab1.double(), lab2.double())
+    l1, a1, b1 = lab1.unbind(-1)
+    l2, a2, b2 = lab2.unbind(-1)
+    c_mean = (torch.hypot(a1, b1) + torch.hypot(a2, b2)) / 2
+    g = 0.5 * (1 - torch.sqrt(c_mean**7 / (c_mean**7 + _POW25_7)))
+    a1p, a2p = (1 + g) * a1, (1 + g) * a2
+    c1p, c2p = torch.hypot(a1p, b1), torch.hypot(a2p, b2)
+    h1p = torch.remainder(torch.atan2(b1, a1p), 2 * math.pi)
+    h2p = torch.remainder(torch.atan2(b2, a2p), 2 * math.pi)
+    chromatic = c1p * c2p != 0
+
+    dh = h2p - h1p
+    dh = torch.where(dh > math.pi, dh - 2 * math.pi, torch.where(dh < -math.pi, dh + 2 * math.pi, dh))
+    dh = torch.where(chromatic, dh, torch.zeros_like(dh))
+    d_l, d_c = l2 - l1, c2p - c1p
+    d_h = 2 * torch.sqrt(c1p * c2p) * torch.sin(dh / 2)
+
+    l_mean, cp_mean = (l1 + l2) / 2, (c1p + c2p) / 2
+    h_sum = h1p + h2p
+    h_mean = torch.where(
+        (h1p - h2p).abs() <= math.pi, h_sum / 2,
+        torch.where(h_sum < 2 * math.pi, (h_sum + 2 * math.pi) / 2, (h_sum - 2 * math.pi) / 2),
+    )
+    h_mean = torch.where(chromatic, h_mean, h_sum)
+    deg = math.pi / 180
+    t = (1 - 0.17 * torch.cos(h_mean - 30 * deg) + 0.24 * torch.cos(2 * h_mean)
+         + 0.32 * torch.cos(3 * h_mean + 6 * deg) - 0.20 * torch.cos(4 * h_mean - 63 * deg))
+    d_theta = 30 * deg * torch.exp(-(((h_mean / deg - 275) / 25) ** 2))
+    r_c = 2 * torch.sqrt(cp_mean**7 / (cp_mean**7 + _POW25_7))
+    s_l = 1 + 0.015 * (l_mean - 50) ** 2 / torch.sqrt(20 + (l_mean - 50) ** 2)
+    s_c = 1 + 0.045 * cp_mean
+    s_h = 1 + 0.015 * cp_mean * t
+    r_t = -torch.sin(2 * d_theta) * r_c
+    lightness, chroma, hue = d_l / s_l, d_c / s_c, d_h / s_h
+    return torch.sqrt((lightness**2 + chroma**2 + hue**2 + r_t * chroma * hue).clamp_min(0)).to(dtype)
+
+
+def foreground_mask(gray: np.ndarray | torch.Tensor) -> torch.Tensor:
+    """Bool (N, H, W): where a grayscale item is garment, grey >= ``colored.FOREGROUND`` on the [0, 1] scale.
+    RGB images are judged by their luminance."""
+    x = to_unit(gray, "grayscale items")
+    x = luminance(x) if x.shape[1] == 3 else x
+    return x[:, 0] >= colored.FOREGROUND
+
+
+def _mask(mask: np.ndarray | torch.Tensor | None, images: torch.Tensor) -> torch.Tensor:
+    """A given mask (N, H, W) or (N, 1, H, W) as bool, or the images' own foreground."""
+    if mask is None:
+        return luminance(images)[:, 0] >= colored.FOREGROUND
+    m = torch.as_tensor(np.asarray(mask) if not isinstance(mask, torch.Tensor) else mask).cpu()
+    m = m[:, 0] if m.dim() == 4 else m
+    if tuple(m.shape) != (images.shape[0], *images.shape[2:]):
+        raise FashionGANError(
+            f"the mask has shape {tuple(m.shape)}; expected one {images.shape[2]}x{images.shape[3]} mask per image"
+        )
+    return m.bool() if m.dtype == torch.bool else m > 0.5
+
+
+def _rgb(images: np.ndarray | torch.Tensor, what: str) -> torch.Tensor:
+    x = to_unit(images, what)
+    if x.shape[1] != 3:
+        raise FashionGANError(f"{what} are grayscale; colour metrics need RGB images")
+    return x
+
+
+def dominant_lab(images_rgb: np.ndarray | torch.Tensor, mask: np.ndarray | torch.Tensor | None = None) -> torch.Tensor:
+    """The garment's colour, Lab (N, 3): the per-channel median over foreground pixels.
+
+    ``mask`` (N, H, W) marks the garment, best taken from the grayscale source (:func:`foreground_mask`);
+    without one, pixels whose own luminance is above the background's count. The median ignores shading,
+    highlights and anti-aliased edges. An image with no foreground pixel takes the median of all its pixels.
+    """
+    x = _rgb(images_rgb, "images")
+    where = _mask(mask, x)
+    where = where | ~where.flatten(1).any(1)[:, None, None]
+    lab = rgb_to_lab(x).flatten(2)  # (N, 3, H*W)
+    lab = torch.where(where.flatten(1)[:, None, :], lab, torch.full_like(lab, float("nan")))
+    return lab.nanmedian(dim=2).values
+
+
+def nearest_colour(lab: torch.Tensor) -> torch.Tensor:
+    """Index (N,) of the catalogue colour nearest to each Lab colour (N, 3) by CIEDE2000."""
+    palette = colored.colour_lab(np.arange(len(colored.catalogue())))
+    return ciede2000(lab[:, None, :], palette[None, :, :].to(lab)).argmin(dim=1)
+
+
+def colourfulness(images: np.ndarray | torch.Tensor, mask: np.ndarray | torch.Tensor | None = None) -> torch.Tensor:
+    """Hasler & Süsstrunk's (2003) colourfulness per image (N,), on the 0-255 scale:
+    ``sqrt(std(rg)^2 + std(yb)^2) + 0.3 * sqrt(mean(rg)^2 + mean(yb)^2)`` with rg = R - G, yb = (R + G) / 2 - B,
+    over every pixel (or the ``mask``'s). 0 is grey; ~15 slightly, ~60 quite, >100 extremely colourful."""
+    x = _rgb(images, "images") * 255
+    weight = torch.ones_like(x[:, 0]) if mask is None else _mask(mask, x).float()
+    weight = weight.flatten(1)
+    count = weight.sum(1).clamp_min(1)
+    r, g, b = x.flatten(2).unbind(1)
+    rg, yb = r - g, (r + g) / 2 - b
+
+    def moments(v: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        mean = (weight * v).sum(1) / count
+        return mean, ((weight * (v - mean[:, None]) ** 2).sum(1) / count).sqrt()
+
+    (mean_rg, std_rg), (mean_yb, std_yb) = moments(rg), moments(yb)
+    return torch.hypot(std_rg, std_yb) + 0.3 * torch.hypot(mean_rg, mean_yb)
+
+
+def shading_correlation(
+    gray_in: np.ndarray | torch.Tensor,
+    rgb_out: np.ndarray | torch.Tensor,
+    mask: np.ndarray | torch.Tensor | None = None,
+) -> float:
+    """Mean over images of the Pearson correlation between the input's grey and the output's lightness L*
+    on the garment (``mask``, default :func:`foreground_mask` of the input): near 1 when folds, seams and
+    prints survive the colouring, 0 for flat paint. Inputs without shading (a flat garment) have no
+    correlation and are left out; NaN if all are."""
+    gray = to_unit(gray_in, "grayscale items")
+    gray = luminance(gray) if gray.shape[1] == 3 else gray
+    out = _rgb(rgb_out, "outputs")
+    if gray.shape[2:] != out.shape[2:]:
+        raise FashionGANError(
+            f"inputs are {tuple(gray.shape[2:])} but outputs {tuple(out.shape[2:])}; give both at one size"
+        )
+    where = (foreground_mask(gray_in) if mask is None else _mask(mask, out)).flatten(1).double()
+    x, y = gray[:, 0].flatten(1).double(), rgb_to_lab(out)[:, 0].flatten(1).double()
+    count = where.sum(1).clamp_min(1)
+    x = x - (where * x).sum(1, keepdim=True) / count[:, None]
+    y = y - (where * y).sum(1, keepdim=True) / count[:, None]
+    covariance = (where * x * y).sum(1)
+    spread_in, spread_out = (where * x * x).sum(1).sqrt(), (where * y * y).sum(1).sqrt()
+    correlation = covariance / (spread_in * spread_out).clamp_min(1e-12)  # a flat output keeps no shading: 0
+    return float(torch.where(spread_in > 1e-9, correlation, torch.full_like(correlation, float("nan"))).nanmean())
+
+
+def _share(hits: torch.Tensor) -> float | None:
+    return float(hits.float().mean()) if len(hits) else None
+
+
+def colorizer_scores(
+    gray: np.ndarray | torch.Tensor,
+    outputs: np.ndarray | torch.Tensor,
+    asked_colours: np.ndarray | torch.Tensor,
+    truth: np.ndarray | torch.Tensor | None = None,
+    labels: np.ndarray | torch.Tensor | None = None,
+    judge: nn.Module | str | Path | None = None,
+) -> dict[str, Any]:
+    """How well a colorizer painted ``gray`` items (N, H, W) into ``outputs`` (N, 3, H, W) in the colours asked.
+
+    - ``colour_accuracy``: the colour judge's colour head names the colour asked;
+      ``colour_accuracy_nearest``: the dominant garment colour's nearest catalogue name (CIEDE2000) is it.
+      Items asked ``auto`` (index len(catalogue)) have no right answer and are left out of both.
+    - ``delta_e`` (with ``truth``, the real coloured items): mean CIEDE2000 between the dominant colours of
+      output and truth; meaningful when the colours asked are the true ones.
+    - ``class_accuracy`` (with ``labels``): the colour judge's class head on the outputs, and
+      ``class_accuracy_truth`` on the truth (the garment kept: the two should match).
+    - ``shading_correlation``: see :func:`shading_correlation`; ``colourfulness`` (and ``colourfulness_truth``)
+      the mean of :func:`colourfulness` over whole images.
+
+    ``judge`` is the colour judge (a module or checkpoint; default ``pretrained:colour-judge``).
+    Returns plain numbers, ready for JSON.
+    """
+    from fashiongan.metrics.features import COLOUR_JUDGE, judge_name, judge_outputs, load_judge
+
+    out = _rgb(outputs, "outputs")
+    n = len(out)
+    mask = foreground_mask(gray)
+    if tuple(mask.shape) != (n, *out.shape[2:]):
+        raise FashionGANError(
+            f"{len(mask)} grayscale items of {tuple(mask.shape[1:])} for {n} outputs of {tuple(out.shape[2:])}; "
+            "give one input per output, at the output's size"
+        )
+    asked = torch.from_numpy(check_colours(asked_colours, n, "asked colours", allow_auto=True))
+    y = check_labels(labels, n)
+    judge = judge if isinstance(judge, nn.Module) else load_judge(COLOUR_JUDGE if judge is None else judge)
+    if not callable(getattr(judge, "colour_head", None)):
+        raise FashionGANError(f"{judge_name(judge)} has no colour head; colour accuracy needs the colour judge")
+    named = asked < len(colored.catalogue())
+    dominant = dominant_lab(outputs, mask)
+    judged = judge_outputs(judge, outputs)
+    result: dict[str, Any] = {
+        "n": n,
+        "n_colour_asked": int(named.sum()),
+        "judge_name": judge_name(judge),
+        "colour_accuracy": _share((judged.colour_logits.argmax(1) == asked)[named]),
+        "colour_accuracy_nearest": _share((nearest_colour(dominant) == asked)[named]),
+        "delta_e": None,
+        "class_accuracy": None if y is None else _share(judged.logits.argmax(1) == torch.from_numpy(y)),
+        "class_accuracy_truth": None,
+        "shading_correlation": shading_correlation(gray, outputs, mask),
+        "colourfulness": float(colourfulness(outputs).mean()),
+    }
+    if truth is not None:
+        real = _rgb(truth, "ground-truth items")
+        if real.shape != out.shape:
+            raise FashionGANError(
+                f"ground truth has shape {tuple(real.shape)}, outputs {tuple(out.shape)}; they must match"
+            )
+        result["delta_e"] = float(ciede2000(dominant, dominant_lab(truth, mask)).mean())
+        result["colourfulness_truth"] = float(colourfulness(truth).mean())
+        if y is not None:
+            truth_logits = judge_outputs(judge, truth).logits
+            result["class_accuracy_truth"] = _share(truth_logits.argmax(1) == torch.from_numpy(y))
+    return result

@@ -1,0 +1,48 @@
+"""Whether a generator conditioned on attributes draws what it was asked for, as an attribute classifier
+reads it: per column, the share of samples whose most probable value is the one asked for.
+
+The requests are drawn from the generator's prior (every column named, as the data has them), so the
+score covers the whole catalogue the way `evaluate` samples it. The classifier must predict exactly the
+generator's attributes (the offline set's, for ``pretrained:attributes``).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch import nn
+
+from fashiongan import hub
+from fashiongan.errors import FashionGANError
+
+CLASSIFIER = "pretrained:attributes"
+CHUNK = 500
+
+
+@torch.inference_mode()
+def attribute_accuracy(
+    generator: str | Path | hub.Checkpoint | nn.Module, classifier: str | Path = CLASSIFIER, n: int = 2000, seed: int = 0
+) -> dict[str, Any]:
+    """``accuracy/COLUMN`` for every column (``accuracy/category``, ``accuracy/colour``...) of ``n`` samples, their
+    ``exact_match`` (every value read right at 0.5), ``n`` and the ``classifier`` that read them."""
+    from fashiongan import attributes as attribute_models, sampling
+    from fashiongan.objectives.attributes import probabilities, score
+
+    net = generator if isinstance(generator, nn.Module) else sampling.load_generator(generator)
+    if not int(getattr(net, "num_attributes", 0)):
+        raise FashionGANError("attribute accuracy needs a generator conditioned on attributes (a cVAE)")
+    model = attribute_models.load(classifier)
+    if model.vocabulary.names != net.vocabulary.names:
+        raise FashionGANError(
+            f"the classifier {classifier} reads {', '.join(model.vocabulary.columns)}, not the generator's attributes "
+            f"({', '.join(net.vocabulary.columns)}); pass one trained on the same attribute set"
+        )
+    net.eval()
+    rng = torch.Generator(device=next(net.parameters()).device).manual_seed(seed)
+    asked = net.complete(None, n, rng)
+    images = torch.cat([net.sample(len(part), generator=rng, attributes=part).cpu() for part in asked.split(CHUNK)])
+    scores = score(probabilities(model.net, images, model.image_size), asked.cpu(), model.vocabulary)
+    found = {key: value for key, value in scores.items() if key.startswith("accuracy/")}
+    return {**found, "exact_match": scores["exact_match"], "n": n, "classifier": str(classifier)}

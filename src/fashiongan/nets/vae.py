@@ -1,0 +1,262 @@
+"""Variational autoencoders whose decoder is a generator: encoder q(z | x[, a]), decoder p(x | z, a).
+
+One net holds both halves, so a checkpoint reconstructs and interpolates as well as samples. As a
+:class:`~fashiongan.nets.gan.Generator` it decodes: ``forward(z, attributes)`` gives images in [-1, 1]
+(the decoder's mean) and ``sample(n, generator=..., attributes=...)`` draws z ~ N(0, I).
+
+``attribute_set`` names what the net is conditioned on: ``offline``, the offline attribute set's 30
+multi-hot outputs (category, group, colour, tone), or None (unconditional). The set's prior travels in
+the checkpoint as buffers, so a request naming some columns ("colour=navy") is completed by a draw among
+the items the data holds that agree with it, and a request naming none draws items as the data has them.
+
+``likelihood`` is the decoder's distribution over pixels: ``bernoulli`` (the third source's binary
+cross-entropy on [0, 1] intensities) or ``logistic`` (a discretised logistic per sub-pixel with a learned
+scale per channel: a likelihood of 8-bit images, so its ELBO bounds -log p(x) in nats).
+
+  vae_source: the third source's net at 28x28: 4 x [BatchNorm - 3x3 conv (8, 16, 32, 64 filters) SELU -
+      3x3 max-pool], the pools at stride 2 so they fit 28 px (28 -> 14 -> 7 -> 4 -> 2; the source's
+      stride 3 would leave nothing), Dense 150 - 100 SELU, latent 100; decoder [z, a] -> Dense 100 - 150
+      SELU -> Dense 28x28xC, sigmoid. Its encoder sees the image only: the source joined the attributes
+      to the latent.
+  cvae: ours: strided convolutions down and transposed convolutions up, the attributes joined after the
+      encoder's convolutions and to z in the decoder; with ``conditional_prior`` the prior is learned too,
+      p(z | a) = N(m(a), s(a)) from a small MLP (Sohn et al. 2015), so a draw for "sandal" lands where
+      the encoder puts sandals instead of wherever N(0, I) happens to fall.
+
+The Generator's latent is the prior's noise: ``forward(noise, a)`` decodes z = m(a) + s(a) * noise
+(m = 0, s = 1 without a learned prior), while ``decode(z, a)`` takes a code itself (an encoder's).
+"""
+
+from __future__ import annotations
+
+from typing import Callable, Sequence
+
+import numpy as np
+import torch
+from torch import nn
+
+from fashiongan.data import attributes as offline
+from fashiongan.data.folders import AttributeVocabulary
+from fashiongan.nets.gan import Generator
+from fashiongan.nets.registry import register
+
+SIZE = 28
+LIKELIHOODS = ("bernoulli", "logistic")
+LOG_VAR_BOUND = 10.0  # posterior log-variances are softly kept in (-10, 10): an encoder that blows up at a
+                      # high learning rate (log-variance 100, codes of 1e20) can then not make the loss infinite
+ATTRIBUTE_SETS: dict[str, tuple[Callable[[], AttributeVocabulary], Callable[[], tuple[np.ndarray, np.ndarray]]]] = {
+    "offline": (offline.vocabulary, offline.prior),
+}
+
+
+class VAE(Generator):
+    """What both VAEs share: conditions, the prior over attribute vectors, sampling; subclasses build
+    ``_encode(images, attributes) -> (N, 2 z_dim)`` and ``decode(z, attributes) -> logits (N, C, 28, 28)``."""
+
+    def __init__(
+        self, z_dim: int, channels: int, attribute_set: str | None, likelihood: str, conditional_prior: bool = False,
+        prior_hidden: int = 128,
+    ) -> None:
+        super().__init__(z_dim)
+        if likelihood not in LIKELIHOODS:
+            raise ValueError(f"likelihood must be one of {', '.join(LIKELIHOODS)}, got {likelihood!r}")
+        if attribute_set is not None and attribute_set not in ATTRIBUTE_SETS:
+            raise ValueError(f"attribute_set must be one of {', '.join(ATTRIBUTE_SETS)} or None, got {attribute_set!r}")
+        self.image_shape = (channels, SIZE, SIZE)
+        self.likelihood, self.attribute_set = likelihood, attribute_set
+        with torch.device("cpu"):  # the prior is data, computed on the CPU even when the net is built elsewhere (meta)
+            vectors, weights = ATTRIBUTE_SETS[attribute_set][1]() if attribute_set else (np.zeros((0, 0)), np.zeros(0))
+        self.register_buffer("prior_vectors", torch.as_tensor(vectors, dtype=torch.float32))
+        self.register_buffer("prior_weights", torch.as_tensor(weights, dtype=torch.float32))
+        self.num_attributes = int(self.prior_vectors.shape[1])
+        self.log_scale = nn.Parameter(torch.zeros(channels)) if likelihood == "logistic" else None
+        if conditional_prior and not self.num_attributes:
+            raise ValueError("a conditional prior needs an attribute_set to condition on")
+        self.prior_net = None
+        if conditional_prior:
+            self.prior_net = nn.Sequential(
+                nn.Linear(self.num_attributes, prior_hidden), nn.SiLU(), nn.Linear(prior_hidden, 2 * z_dim)
+            )
+            nn.init.zeros_(self.prior_net[-1].weight)  # training starts from N(0, I)
+            nn.init.zeros_(self.prior_net[-1].bias)
+
+    @property
+    def vocabulary(self) -> AttributeVocabulary | None:
+        return ATTRIBUTE_SETS[self.attribute_set][0]() if self.attribute_set else None
+
+    def _checked(self, attributes: torch.Tensor | None, n: int) -> torch.Tensor | None:
+        """``attributes``, after checking they are given, one row per item, exactly when the net takes them."""
+        if not self.num_attributes:
+            if attributes is not None:
+                raise ValueError("this VAE is unconditional: it takes no attributes")
+            return None
+        if attributes is None or tuple(attributes.shape) != (n, self.num_attributes):
+            got = None if attributes is None else tuple(attributes.shape)
+            raise ValueError(f"this VAE needs attributes of shape ({n}, {self.num_attributes}), got {got}")
+        return attributes
+
+    def _join(self, h: torch.Tensor, attributes: torch.Tensor | None) -> torch.Tensor:
+        """``h`` with the attribute vector appended (conditional nets)."""
+        attributes = self._checked(attributes, len(h))
+        return h if attributes is None else torch.cat([h, attributes.to(h.dtype)], 1)
+
+    def _encode(self, images: torch.Tensor, attributes: torch.Tensor | None) -> torch.Tensor:  # pragma: no cover
+        raise NotImplementedError
+
+    def decode(self, z: torch.Tensor, attributes: torch.Tensor | None = None) -> torch.Tensor:  # pragma: no cover
+        """The decoder's location per sub-pixel, as logits (N, C, 28, 28): its mean image is ``to_image``."""
+        raise NotImplementedError
+
+    def encode(self, images: torch.Tensor, attributes: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+        """(mean, log-variance) of q(z | x, a), each (N, z_dim); ``images`` in [-1, 1]."""
+        mean, log_var = self._encode(images, attributes).chunk(2, dim=1)
+        return mean, LOG_VAR_BOUND * torch.tanh(log_var / LOG_VAR_BOUND)
+
+    def prior(self, attributes: torch.Tensor | None, n: int) -> tuple[torch.Tensor, torch.Tensor]:
+        """(mean, log-variance) of p(z | a), each (n, z_dim): learned, or N(0, I)."""
+        if self.prior_net is None:
+            zeros = torch.zeros(n, self.z_dim, device=self._device())
+            return zeros, zeros
+        return self.prior_net(self._checked(attributes, n).float()).chunk(2, dim=1)
+
+    @staticmethod
+    def to_image(logits: torch.Tensor) -> torch.Tensor:
+        """Decoder logits -> its mean image in [-1, 1] (a sigmoid, mapped 2p - 1)."""
+        return torch.sigmoid(logits) * 2 - 1
+
+    def forward(self, noise: torch.Tensor, attributes: torch.Tensor | None = None) -> torch.Tensor:
+        """Images from the prior's noise (``latent``): z = m(a) + s(a) * noise, decoded to its mean."""
+        if self.prior_net is not None:
+            mean, log_var = self.prior(attributes, len(noise))
+            noise = mean + torch.exp(0.5 * log_var) * noise
+        return self.to_image(self.decode(noise, attributes))
+
+    def reconstruct(self, images: torch.Tensor, attributes: torch.Tensor | None = None) -> torch.Tensor:
+        """The decoder's mean at the posterior mean: what the net makes of ``images``."""
+        mean, _ = self.encode(images, attributes)
+        return self.to_image(self.decode(mean, attributes))
+
+    @property
+    def column_sizes(self) -> list[int]:
+        vocabulary = self.vocabulary
+        return [len(values) for values in vocabulary.values] if vocabulary else []
+
+    def request(self, pairs: Sequence[str]) -> torch.Tensor:
+        """``["category=dress", "colour=navy"]`` -> a partial multi-hot (num_attributes,); unknown names and
+        values are one-line errors listing what exists."""
+        if not self.num_attributes:
+            raise ValueError("this VAE is unconditional: it takes no attributes")
+        return torch.from_numpy(offline.parse_request(list(pairs), self.vocabulary))
+
+    def complete(
+        self, attributes: torch.Tensor | np.ndarray | None, n: int, generator: torch.Generator | None = None
+    ) -> torch.Tensor:
+        """Full attribute vectors (n, num_attributes): each row of ``attributes`` (one (A,) row for every image
+        or (n, A); None names nothing) with its unnamed columns (all zero) drawn from the prior among the
+        items that agree with its named ones. ValueError when no item agrees (``category=dress, group=shoes``)."""
+        if not self.num_attributes:
+            raise ValueError("this VAE is unconditional: it takes no attributes")
+        vectors = self.prior_vectors
+        size = self.num_attributes
+        partial = torch.zeros(size) if attributes is None else torch.as_tensor(attributes, dtype=torch.float32)
+        partial = partial.to(vectors.device)
+        if partial.dim() == 1:
+            partial = partial.expand(n, -1)
+        if tuple(partial.shape) != (n, size):
+            raise ValueError(f"attributes must have shape ({size},) or ({n}, {size}), got {tuple(partial.shape)}")
+        if not ((partial == 0) | (partial == 1)).all():
+            raise ValueError("attributes must be multi-hot: every entry 0 or 1")
+        named = torch.cat([block.any(1, keepdim=True).expand_as(block) for block in partial.split(self.column_sizes, 1)], 1)
+        agree = ((vectors[None] == partial[:, None]) | ~named[:, None]).all(2)
+        weights = self.prior_weights.float()[None] * agree
+        empty = (weights.sum(1) == 0).nonzero()
+        if len(empty):
+            row = partial[int(empty[0])]
+            asked = " and ".join(name for name, on in zip(self.vocabulary.names, row.tolist()) if on)
+            raise ValueError(f"no item of the training data is {asked}")
+        where = generator.device if generator is not None else vectors.device
+        chosen = torch.multinomial(weights.to(where), 1, generator=generator).squeeze(1).to(vectors.device)
+        return vectors[chosen]
+
+    def values(self, vectors: torch.Tensor, column: str) -> torch.Tensor | None:
+        """Index of each vector's value in ``column`` (LongTensor (n,)), or None when the set has no such column."""
+        vocabulary = self.vocabulary
+        if vocabulary is None or column not in vocabulary.columns:
+            return None
+        return vectors.split(self.column_sizes, 1)[vocabulary.columns.index(column)].argmax(1)
+
+    @torch.no_grad()
+    def sample(
+        self, n: int, labels: torch.Tensor | None = None, generator: torch.Generator | None = None,
+        colours: torch.Tensor | None = None, attributes: torch.Tensor | np.ndarray | None = None,
+    ) -> torch.Tensor:
+        """``n`` images (n, *image_shape) in [-1, 1]: ``attributes`` complete or partial (see ``complete``),
+        None drawing every column from the prior. A VAE takes no labels or colours: ask for
+        ``category=`` and ``colour=`` attributes instead."""
+        if labels is not None or colours is not None:
+            raise ValueError("this VAE takes attributes (category=..., colour=...), not labels or colours")
+        if not self.num_attributes and attributes is not None:
+            raise ValueError("this VAE is unconditional: it takes no attributes")
+        chosen = self.complete(attributes, n, generator) if self.num_attributes else None
+        return self(self.latent(n, generator=generator, device=self._device()), chosen)
+
+
+@register("vae_source")
+class SourceVAE(VAE):
+    def __init__(
+        self, z_dim: int = 100, channels: int = 3, attribute_set: str | None = "offline", likelihood: str = "bernoulli",
+        filters: Sequence[int] = (8, 16, 32, 64), hidden: Sequence[int] = (150, 100), conditional_prior: bool = False,
+    ) -> None:
+        super().__init__(z_dim, channels, attribute_set, likelihood, conditional_prior)
+        blocks: list[nn.Module] = []
+        side, c_in = SIZE, channels
+        for c_out in filters:
+            blocks += [nn.BatchNorm2d(c_in), nn.Conv2d(c_in, c_out, 3, padding=1), nn.SELU(), nn.MaxPool2d(3, 2, 1)]
+            side, c_in = (side - 1) // 2 + 1, c_out
+        wide, narrow = hidden
+        self.encoder = nn.Sequential(
+            *blocks, nn.Flatten(), nn.Linear(c_in * side * side, wide), nn.SELU(), nn.Linear(wide, narrow), nn.SELU(),
+            nn.Linear(narrow, 2 * z_dim),
+        )
+        self.decoder = nn.Sequential(
+            nn.Linear(z_dim + self.num_attributes, narrow), nn.SELU(), nn.Linear(narrow, wide), nn.SELU(),
+            nn.Linear(wide, channels * SIZE * SIZE),
+        )
+
+    def _encode(self, images: torch.Tensor, attributes: torch.Tensor | None) -> torch.Tensor:
+        return self.encoder(images)
+
+    def decode(self, z: torch.Tensor, attributes: torch.Tensor | None = None) -> torch.Tensor:
+        return self.decoder(self._join(z, attributes)).view(-1, *self.image_shape)
+
+
+@register("cvae")
+class ConvVAE(VAE):
+    def __init__(
+        self, z_dim: int = 32, channels: int = 3, attribute_set: str | None = "offline", likelihood: str = "logistic",
+        width: int = 32, hidden: int = 256, conditional_prior: bool = True,
+    ) -> None:
+        super().__init__(z_dim, channels, attribute_set, likelihood, conditional_prior, hidden)
+        self.width = width
+        a = self.num_attributes
+        self.features = nn.Sequential(
+            nn.Conv2d(channels, width, 4, 2, 1), nn.SiLU(),        # 28 -> 14
+            nn.Conv2d(width, 2 * width, 4, 2, 1), nn.SiLU(),       # 14 -> 7
+            nn.Flatten(),
+        )
+        self.encoder_head = nn.Sequential(nn.Linear(2 * width * 49 + a, hidden), nn.SiLU(), nn.Linear(hidden, 2 * z_dim))
+        self.decoder_fc = nn.Sequential(
+            nn.Linear(z_dim + a, hidden), nn.SiLU(), nn.Linear(hidden, 2 * width * 49), nn.SiLU(),
+        )
+        self.decoder_conv = nn.Sequential(
+            nn.ConvTranspose2d(2 * width, width, 4, 2, 1), nn.SiLU(),   # 7 -> 14
+            nn.ConvTranspose2d(width, width, 4, 2, 1), nn.SiLU(),       # 14 -> 28
+            nn.Conv2d(width, channels, 3, 1, 1),
+        )
+
+    def _encode(self, images: torch.Tensor, attributes: torch.Tensor | None) -> torch.Tensor:
+        return self.encoder_head(self._join(self.features(images), attributes))
+
+    def decode(self, z: torch.Tensor, attributes: torch.Tensor | None = None) -> torch.Tensor:
+        h = self.decoder_fc(self._join(z, attributes))
+        return self.decoder_conv(h.view(-1, 2 * self.width, 7, 7))

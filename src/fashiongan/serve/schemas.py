@@ -1,0 +1,56 @@
+"""Request bodies of the web API, with a limit on every field (a bad value is a 422, never a 500).
+
+Choices that depend on what is shipped (generator and classifier names, fabrics) are enums built when
+the app is created, so /openapi.json lists exactly what this install can do.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal, Optional
+
+from pydantic import BaseModel, ConfigDict, Field, create_model
+
+from fashiongan.data import colored
+from fashiongan.data.fashion_mnist import CLASSES
+from fashiongan.lookbook.capabilities import Capabilities
+
+MAX_IMAGES = 64
+MAX_SEED = 2**31 - 1
+MAX_WEB_OUTFITS = 12
+TOKEN = r"^[0-9a-f]{12}$"
+ITEM_ID = r"^[a-z0-9-]{1,80}$"
+
+
+def _choice(values: list[str] | tuple[str, ...]) -> Any:
+    return Literal[tuple(values)]  # type: ignore[valid-type]
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class LockRequest(Strict):
+    lookbook: str = Field(pattern=TOKEN, description="The id of an earlier lookbook of this server.")
+    item: str = Field(pattern=ITEM_ID, description="The id of the item to keep.")
+
+
+class LookbookRequest(Strict):
+    outfits: int = Field(6, ge=1, le=MAX_WEB_OUTFITS)
+    seed: Optional[int] = Field(None, ge=0, le=MAX_SEED, description="Default 0; with lock, the earlier seed + 1.")
+    lock: Optional[LockRequest] = None
+
+
+def generate_request(capabilities: Capabilities) -> type[BaseModel]:
+    """The body of POST /api/generate, its model enum listing the shipped generators."""
+    sources = [g.source for g in capabilities.generators]
+    default = capabilities.generator.source
+    return create_model(
+        "GenerateRequest",
+        __base__=Strict,
+        model=(_choice(sources), Field(default, description="A shipped generator.")),
+        label=(Optional[_choice(CLASSES)], Field(None, description="A class; none cycles through all ten.")),
+        colour=(Optional[_choice(colored.colour_names() + [colored.AUTO])],
+                Field(None, description="A catalogue colour (generators that take one).")),
+        n=(int, Field(6, ge=1, le=MAX_IMAGES)),
+        seed=(int, Field(0, ge=0, le=MAX_SEED)),
+    )

@@ -1,0 +1,243 @@
+"""The web API: real answers from the shipped models, 4xx (never 5xx) for bad input, limits on bodies and uploads."""
+
+from __future__ import annotations
+
+import base64
+import io
+import re
+
+import numpy as np
+import pytest
+import schemathesis
+from schemathesis import GenerationMode
+from fastapi.testclient import TestClient
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from PIL import Image
+
+from fashiongan.data import fashion_mnist as fm
+from fashiongan.data.fashion_mnist import CLASSES
+from fashiongan.lookbook.capabilities import detect
+from fashiongan.serve import create_app
+from fashiongan.serve.app import MAX_BODY
+
+pytestmark = pytest.mark.real_data
+
+APP = create_app()
+schema = schemathesis.openapi.from_asgi("/openapi.json", APP)
+
+
+@pytest.fixture(scope="module")
+def client():
+    with TestClient(APP) as c:
+        yield c
+
+
+def png(array: np.ndarray, mode: str | None = None) -> bytes:
+    buffer = io.BytesIO()
+    Image.fromarray(array, mode).save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
+def decode(uri: str) -> np.ndarray:
+    assert uri.startswith("data:image/png;base64,")
+    return np.asarray(Image.open(io.BytesIO(base64.b64decode(uri.split(",", 1)[1]))))
+
+
+def test_page_and_its_assets(client: TestClient):
+    page = client.get("/")
+    assert page.status_code == 200 and "text/html" in page.headers["content-type"]
+    for asset in re.findall(r'(?:src|href)="(/static/[^"]+)"', page.text):
+        assert client.get(asset).status_code == 200
+    assert client.get("/static/secret.py").status_code == 422
+    assert client.get("/static/..%2Fapp.py").status_code in (404, 422)
+    assert client.get("/openapi.json").json()["info"]["title"] == "fashiongan"
+    assert client.get("/docs").status_code == 200
+
+
+def test_info_lists_what_is_shipped(client: TestClient):
+    info = client.get("/api/info").json()
+    caps = detect()
+    assert info["default_generator"] == caps.generator.source
+    assert set(info["classifiers"]) == set(caps.classifiers) >= {"pretrained:cnn", "pretrained:evaluator"}
+    assert info["classes"] == list(CLASSES)
+    paths = client.get("/openapi.json").json()["paths"]
+    assert ("/api/colorize" in paths) == bool(caps.colorizer)
+    assert ("/api/restyle" in paths) == bool(caps.restyler)
+
+
+def test_generate_gives_the_asked_class_and_is_deterministic(client: TestClient):
+    body = {"label": "Sneaker", "n": 6, "seed": 7}
+    first = client.post("/api/generate", json=body).json()
+    assert first["labels"] == ["Sneaker"] * 6 and len(first["images"]) == 6
+    assert decode(first["images"][0]).shape == (28, 28)
+    assert decode(first["grid"]).shape[2] == 3
+    again = client.post("/api/generate", json=body).json()
+    assert again["images"] == first["images"]
+    other = client.post("/api/generate", json=body | {"seed": 8}).json()
+    assert other["images"] != first["images"]
+
+
+@pytest.mark.parametrize("body", [
+    {"n": 0}, {"n": 65}, {"n": "six"}, {"label": "Jumper"}, {"model": "pretrained:nope"}, {"seed": -1},
+    {"extra": 1}, {"colour": "plaid"},
+])
+def test_generate_rejects_bad_fields_with_422(client: TestClient, body: dict):
+    response = client.post("/api/generate", json=body)
+    assert response.status_code == 422, response.text
+
+
+def test_colour_on_a_grayscale_generator_is_a_one_line_422(client: TestClient):
+    if detect().generator.colour:
+        pytest.fail("the default generator takes colours now: ask a grayscale one here")
+    response = client.post("/api/generate", json={"colour": "red"})
+    assert response.status_code == 422 and response.json()["detail"].startswith("pretrained:acgan takes no colour")
+
+
+def test_classify_an_upload_and_a_test_item_alike(client: TestClient, real_data):
+    test = fm.load("test")
+    index = int(np.flatnonzero(test.labels == CLASSES.index("Trouser"))[0])
+    by_index = client.post("/api/classify", data={"model": "pretrained:evaluator", "test_item": index, "eps": 0}).json()
+    upload = client.post("/api/classify", data={"model": "pretrained:evaluator", "eps": 0},
+                         files={"file": ("item.png", png(test.images[index]), "image/png")}).json()
+    assert by_index["truth"] == "Trouser" and by_index["original"]["prediction"] == "Trouser"
+    assert upload["original"]["probabilities"] == pytest.approx(by_index["original"]["probabilities"], abs=1e-6)
+    assert sum(upload["original"]["probabilities"].values()) == pytest.approx(1, abs=1e-4)
+    assert upload["adversarial"]["image"] == upload["original"]["image"] and not upload["fooled"]  # eps 0
+
+
+def test_fgsm_fools_the_cnn_on_most_test_items(client: TestClient, real_data):
+    fooled = [client.post("/api/classify", data={"model": "pretrained:cnn", "test_item": i, "eps": 0.2}).json()["fooled"]
+              for i in range(10)]
+    assert sum(fooled) >= 6
+    attacked = client.post("/api/classify", data={"model": "pretrained:cnn", "test_item": 0, "eps": 0.2}).json()
+    difference = np.abs(decode(attacked["adversarial"]["image"]).astype(int) - decode(attacked["original"]["image"]))
+    assert 0 < difference.max() <= round(0.2 * 255) + 1
+
+
+def test_light_background_uploads_are_inverted(client: TestClient, real_data):
+    item = fm.load("test").images[1]
+    rgba = np.dstack([np.repeat((255 - item)[..., None], 3, axis=2), np.full((28, 28), 255, np.uint8)])
+    big = np.asarray(Image.fromarray(rgba, "RGBA").resize((300, 200)))
+    answer = client.post("/api/classify", files={"file": ("photo.png", png(big), "image/png")}).json()
+    assert answer["inverted"] is True
+    assert answer["original"]["prediction"] == CLASSES[int(fm.load("test").labels[1])]
+
+
+@pytest.mark.parametrize("name, content, message", [
+    ("empty.png", b"", "empty"),
+    ("text.png", b"not an image at all", "not a readable image"),
+    ("cut.png", png(np.zeros((64, 64), np.uint8))[:60], "truncated"),
+    ("tiny.png", png(np.zeros((2, 2), np.uint8)), "between 8 and 2048"),
+    ("huge.png", png(np.zeros((20000, 600), np.uint8)), "between 8 and 2048"),
+])
+def test_bad_uploads_get_one_line_422(client: TestClient, name: str, content: bytes, message: str):
+    response = client.post("/api/classify", files={"file": (name, content, "image/png")})
+    assert response.status_code == 422 and message in response.json()["detail"], response.text
+
+
+def test_exactly_one_image_source_and_eps_limits(client: TestClient, real_data):
+    assert client.post("/api/classify", data={"eps": 0.1}).status_code == 422
+    both = client.post("/api/classify", data={"test_item": 1}, files={"file": ("a.png", png(np.zeros((28, 28), np.uint8)), "image/png")})
+    assert both.status_code == 422
+    assert client.post("/api/classify", data={"test_item": 1, "eps": 0.9}).status_code == 422
+    assert client.post("/api/classify", data={"test_item": 10_000}).status_code == 422
+    assert client.post("/api/classify", data={"test_item": 1, "model": "pretrained:acgan"}).status_code == 422
+
+
+def test_bodies_over_the_limit_get_413_declared_or_streamed(client: TestClient):
+    declared = client.post("/api/generate", content=b"x" * (MAX_BODY + 1), headers={"content-type": "application/json"})
+    assert declared.status_code == 413
+    chunks = (b"x" * 65536 for _ in range(MAX_BODY // 65536 + 2))
+    streamed = client.post("/api/classify", content=chunks, headers={"content-type": "multipart/form-data; boundary=b"})
+    assert streamed.status_code == 413
+    upload = client.post("/api/classify", files={"file": ("big.png", b"\x89PNG" + b"0" * (3 * 1024 * 1024), "image/png")})
+    assert upload.status_code == 413
+
+
+def test_test_items_are_what_they_say(client: TestClient, real_data):
+    items = client.get("/api/test-items", params={"label": "Bag", "n": 5, "seed": 3}).json()["items"]
+    test = fm.load("test")
+    assert len(items) == 5
+    for item in items:
+        assert item["class"] == "Bag" and np.array_equal(decode(item["image"]), test.images[item["index"]])
+    assert client.get("/api/test-items", params={"n": 41}).status_code == 422
+
+
+def test_lookbook_build_lock_and_download(client: TestClient):
+    first = client.post("/api/lookbook", json={"outfits": 2, "seed": 5}).json()
+    assert len(first["outfits"]) == 2 and first["seed"] == 5
+    items = [i for o in first["outfits"] for i in o["items"]]
+    assert all(i["confidence"] >= 0.9 for i in items)
+    kept = items[0]
+    second = client.post("/api/lookbook", json={"outfits": 2, "lock": {"lookbook": first["id"], "item": kept["id"]}}).json()
+    again = [i for o in second["outfits"] for i in o["items"]]
+    assert second["seed"] == 6 and [i["image"] for i in again if i["id"] == kept["id"]] == [kept["image"]]
+    page = client.get(second["html"])
+    assert page.status_code == 200 and "attachment" in page.headers["content-disposition"]
+    assert page.text.count("data:image/png;base64,") == len(again)
+    assert client.get(second["manifest"]).json()["locked"] == kept["id"]
+    missing = client.post("/api/lookbook", json={"lock": {"lookbook": first["id"], "item": "coat-1"}})
+    assert missing.status_code == 422 and "names no item" in missing.json()["detail"]
+    assert client.post("/api/lookbook", json={"lock": {"lookbook": "0" * 12, "item": "coat-1"}}).status_code == 404
+    assert client.get("/api/lookbook/not-a-token/index.html").status_code == 422
+    assert client.post("/api/lookbook", json={"outfits": 13}).status_code == 422
+
+
+OPERATIONS = [result.ok() for result in schema.get_all_operations()]
+
+
+@pytest.mark.parametrize("operation", OPERATIONS, ids=lambda op: f"{op.method.upper()} {op.path}")
+def test_no_request_from_the_schema_gets_a_server_error(operation, real_data):
+    """Valid and malformed requests drawn from /openapi.json (schemathesis' strategies, a dozen of each kind)."""
+    requests = st.one_of(operation.as_strategy(GenerationMode.POSITIVE), operation.as_strategy(GenerationMode.NEGATIVE))
+
+    @given(requests)
+    @settings(max_examples=24, deadline=None, suppress_health_check=list(HealthCheck), database=None)
+    def check(case):
+        if case.path == "/api/lookbook" and isinstance(case.body, dict) and case.body.get("outfits") in range(2, 13):
+            case.body["outfits"] = 1  # a valid build is slow; its size is tested above
+        response = case.call()
+        assert response.status_code < 500, f"{case.method} {case.path} -> {response.status_code}: {response.text[:300]}"
+
+    check()
+
+
+def test_colorize_and_restyle_routes_appear_with_their_models(tmp_path, real_data):
+    from test_lookbook import _tiny_colorizer, _tiny_restyler
+
+    from fashiongan.lookbook.capabilities import Capabilities
+
+    shipped = detect()
+    tasks = {"colorize": _tiny_colorizer(tmp_path / "colorizer"), "restyle": _tiny_restyler(tmp_path / "restyler")}
+    app = create_app(Capabilities(shipped.generators, shipped.classifiers, shipped.colour_judge, tasks))
+    with TestClient(app) as c:
+        info = c.get("/api/info").json()
+        assert info["tasks"] == tasks and info["fabrics"] == ["leather", "denim"]
+        painted = c.post("/api/colorize", data={"test_item": 4, "colour": "navy"}).json()
+        assert decode(painted["before"]).shape == (28, 28) and decode(painted["after"]).shape == (28, 28, 3)
+        assert c.post("/api/colorize", data={"test_item": 4, "colour": "plaid"}).status_code == 422
+        upload = png(np.full((40, 30, 3), 90, np.uint8))
+        moved = c.post("/api/restyle", data={"fabric": "denim"}, files={"file": ("a.png", upload, "image/png")}).json()
+        assert decode(moved["after"]).shape == decode(moved["reconstructed"]).shape == (40, 30, 3)
+        assert c.post("/api/restyle", data={"test_item": 1, "fabric": "silk"}).status_code == 422
+
+
+@pytest.mark.parametrize("mode", ["L", "RGB", "RGBA", "LA", "P", "I;16", "JPEG", "odd size"])
+def test_uploads_in_any_common_mode_are_classified_alike(client: TestClient, mode: str, real_data):
+    item = fm.load("test").images[0]  # an ankle boot
+    image = Image.fromarray(item)
+    buffer, fmt = io.BytesIO(), "PNG"
+    if mode == "JPEG":
+        image, fmt = image.resize((112, 112)), "JPEG"
+    elif mode == "odd size":
+        image = image.resize((57, 91))
+    elif mode == "I;16":
+        image = Image.fromarray(item.astype(np.uint16) * 257)
+    else:
+        image = image.convert(mode)
+    image.save(buffer, format=fmt)
+    answer = client.post("/api/classify", data={"model": "pretrained:evaluator", "eps": 0},
+                         files={"file": (f"item.{fmt.lower()}", buffer.getvalue(), f"image/{fmt.lower()}")})
+    assert answer.status_code == 200, answer.text
+    assert answer.json()["original"]["prediction"] == "Ankle boot" and not answer.json()["inverted"]
