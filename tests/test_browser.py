@@ -108,7 +108,7 @@ def test_lookbook_build_lock_regenerate_download(page: Page, tmp_path: Path, rea
     page.click("#tab-lookbook")
     page.fill("#lb-outfits", "3")
     page.click("#lb-run")
-    expect(page.locator("#lb-results .outfit")).to_have_count(3, timeout=60_000)
+    expect(page.locator("#lb-results .outfit")).to_have_count(3, timeout=120_000)
     assert _images_loaded(page, "#lb-results img") == page.locator("#lb-results img").count() >= 6
     first = page.locator("#lb-results .tile").first
     kept = first.get_attribute("data-id")
@@ -116,7 +116,7 @@ def test_lookbook_build_lock_regenerate_download(page: Page, tmp_path: Path, rea
     expect(page.locator("#lb-results .tile.locked")).to_have_count(1)
     before = set(page.eval_on_selector_all("#lb-results .tile", "els => els.map(e => e.dataset.id)"))
     page.click("#lb-regenerate")
-    expect(page.locator("#lb-seed")).to_have_value("1", timeout=60_000)
+    expect(page.locator("#lb-seed")).to_have_value("1", timeout=120_000)
     after = set(page.eval_on_selector_all("#lb-results .tile", "els => els.map(e => e.dataset.id)"))
     assert kept in after and after - {kept} and not (after - {kept}) & before
     expect(page.locator(f'#lb-results .tile.locked[data-id="{kept}"]')).to_have_count(1)

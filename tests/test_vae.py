@@ -131,6 +131,15 @@ def test_learned_prior_starts_at_the_standard_normal_and_moves_the_draws() -> No
     assert nets.build("vae_source", **TINY["vae-source"]).prior_net is None  # the source's N(0, I)
 
 
+def test_temperature_scales_the_noise_of_samples_only() -> None:
+    cold = nets.build("cvae", **TINY["cvae"], temperature=0.5)
+    warm = nets.build("cvae", **TINY["cvae"])
+    torch.testing.assert_close(cold.latent(3, generator=torch.Generator().manual_seed(2)),
+                               0.5 * warm.latent(3, generator=torch.Generator().manual_seed(2)))
+    with pytest.raises(ValueError, match="temperature"):
+        nets.build("cvae", **TINY["cvae"], temperature=0)
+
+
 def test_an_exploding_encoder_keeps_the_loss_finite() -> None:
     net = nets.build("cvae", **TINY["cvae"])
     torch.nn.init.constant_(net.encoder_head[-1].bias, 100.0)  # log-variances of 100: std exp(50) unbounded
