@@ -328,3 +328,20 @@ def test_cli_refuses_bad_input_and_writes_nothing(checkpoints, tmp_path: Path) -
     assert "b.png" in _user_error("-c", ck, "-i", str(mixed), "-o", str(tmp_path / "mixed-out"))
     assert not out.exists() and not (tmp_path / "mixed-out").exists()
     assert not list(tmp_path.glob(".*"))  # no temp files left behind
+
+
+def test_test_items_figure_paints_every_colour_with_the_shipped_colorizer(real_data, tmp_path):
+    from typer.testing import CliRunner
+
+    from fashiongan.cli import app
+
+    out = tmp_path / "sheet.png"
+    result = CliRunner().invoke(app, ["colorize", "-c", "pretrained:colorizer", "--test-items", "3", "--out", str(out), "--json"])
+    assert result.exit_code == 0, result.output
+    written = json.loads(result.stdout)
+    assert written["colours"] == colored.colour_names() + ["auto"]
+    with Image.open(out) as sheet:
+        rows = np.asarray(sheet.convert("RGB"))
+    assert rows.shape[0] > 14 * 3 * 28  # the grey row and 13 colour rows of 84 px items
+    both = CliRunner().invoke(app, ["colorize", "-c", "pretrained:colorizer", "--test-items", "3", "--input", str(out)])
+    assert both.exit_code == 1 and "--input" in both.output

@@ -173,6 +173,14 @@ class Colorizer:
         return Colorized(rgb, asked, names, list(image.notes) if isinstance(image, GreyImage) else [])
 
 
+def colour_sheet(model: Colorizer, gray: np.ndarray, colours: list[str | None]) -> np.ndarray:
+    """Grey items (N, H, W) uint8 and each of them painted in every colour asked: uint8 (1 + len(colours),
+    N, H, W, 3), the grey row first (the figure `colorize --test-items` draws)."""
+    rows = [np.repeat(np.asarray(gray, np.uint8)[..., None], 3, axis=-1)]
+    rows += [model(gray, colour).rgb for colour in colours]
+    return np.stack(rows)
+
+
 def _unit(gray: np.ndarray) -> np.ndarray:
     gray = np.asarray(gray)
     if gray.ndim not in (2, 3):

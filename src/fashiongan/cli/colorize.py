@@ -21,7 +21,8 @@ def _outputs(inputs: list[Path], folder: Path) -> list[Path]:
 
 def colorize(
     checkpoint: str = typer.Option(..., "--checkpoint", "-c", help="Colorizer checkpoint directory or pretrained:NAME."),
-    input: Path = typer.Option(..., "--input", "-i", help="A PNG/JPEG image, or a folder of them."),
+    input: Optional[Path] = typer.Option(None, "--input", "-i", help="A PNG/JPEG image, or a folder of them."),
+    test_items: Optional[int] = typer.Option(None, "--test-items", min=1, max=50, help="Instead of --input: paint this many Fashion-MNIST test items in every colour (or the one asked) into one figure (--out FILE.png)."),
     colour: Optional[str] = typer.Option(None, "--colour", "--color", help="A catalogue colour (navy, burgundy, ...) or auto [default: auto]; conditional colorizers only."),
     out: Optional[Path] = typer.Option(None, "--out", "-o", help="Output file (image input) or folder (folder input) [default: INPUT-COLOUR.png or INPUT-COLOUR/ here]."),
     as_json: bool = typer.Option(False, "--json", help="Print what was written as JSON."),
@@ -30,8 +31,13 @@ def colorize(
     from fashiongan import colorize as lib
     from fashiongan.data import colored
 
+    if (input is None) == (test_items is None):
+        raise FashionGANError("say what to colour: --input IMAGE|DIR, or --test-items N for a figure of test items")
     model = lib.load_colorizer(checkpoint)
     index = model.colour_index(colour)
+    if test_items is not None:
+        _test_sheet(model, test_items, colour, out or Path("colorized-test-items.png"), as_json)
+        return
     tag = "colorized" if index is None else colored.colour_name(index).replace(" ", "-")
     if input.is_dir():
         inputs = lib.image_files(input)
@@ -81,3 +87,23 @@ def colorize(
         what += f" in {asked}" + (f" (picked: {', '.join(painted)})" if asked == colored.AUTO else "")
     where = outputs[0] if len(outputs) == 1 else outputs[0].parent
     console.print(f"colorized {what}: {escape(str(where))}", soft_wrap=True, highlight=False)
+
+
+def _test_sheet(model, count: int, colour: Optional[str], out: Path, as_json: bool) -> None:  # noqa: ANN001 (a lib.Colorizer)
+    """A figure: ``count`` seeded test items in grey, then painted in every catalogue colour (or the one asked)."""
+    import numpy as np
+
+    from fashiongan import colorize as lib
+    from fashiongan.data import colored, fashion_mnist as fm
+    from fashiongan.viz import save_grid
+
+    test = fm.load("test")
+    gray = test.images[np.sort(np.random.default_rng(0).choice(len(test), count, replace=False))]
+    colours = [colour] if colour is not None else (colored.colour_names() + [colored.AUTO] if model.conditional else [None])
+    sheet = lib.colour_sheet(model, gray, colours)
+    labels = ["grey"] + [c or "colorized" for c in colours]
+    path = save_grid(sheet.reshape(-1, *sheet.shape[2:]), out, nrow=count, scale=3, row_labels=labels)
+    if as_json:
+        print_json({"checkpoint": model.source, "out": str(path), "items": count, "colours": labels[1:]})
+    else:
+        console.print(f"wrote {escape(str(path))}: {count} test items in {len(labels) - 1} colour(s)", soft_wrap=True)
