@@ -17,7 +17,6 @@ images under ``MIN_SIDE`` a side are refused.
 from __future__ import annotations
 
 import io
-import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import BinaryIO, Callable, Sequence
@@ -26,7 +25,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 from kornia.color import lab_to_rgb, rgb_to_lab
-from PIL import Image, ImageOps, UnidentifiedImageError
+from PIL import Image, ImageOps
 from torch import nn
 
 from fashiongan import hub
@@ -34,6 +33,7 @@ from fashiongan.atomic import atomic_write
 from fashiongan.data import colored
 from fashiongan.errors import CheckpointError, FashionGANError
 from fashiongan.nets.unet import UNet
+from fashiongan.user_images import reading
 
 MAX_SIDE = 4096  # longer sides are scaled down to this (and the result says so)
 MAX_PIXELS = 64_000_000  # larger files are refused before decoding
@@ -75,34 +75,20 @@ def read_image(source: Source) -> GreyImage:
     """A PNG or JPEG (path, bytes or file object) as luminance in [0, 1], checked and capped (see the module)."""
     name = _name(source)
     handle = io.BytesIO(source) if isinstance(source, bytes) else source
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("error", Image.DecompressionBombWarning)
-            with Image.open(handle) as img:
-                if img.width * img.height > MAX_PIXELS:
-                    raise FashionGANError(
-                        f"{name} is {img.width}x{img.height} px, over the {MAX_PIXELS // 1_000_000} megapixels this tool "
-                        f"decodes (a decompression-bomb guard); scale it down to at most {MAX_SIDE} px a side"
-                    )
-                if img.format not in FORMATS:
-                    raise FashionGANError(f"{name} is a {img.format} image; colorize takes PNG or JPEG")
-                if max(img.size) > MAX_SIDE:
-                    img.draft(img.mode, _capped(img.size))  # JPEG: decode at a reduced scale; PNG: no-op
-                img.load()
-                img = ImageOps.exif_transpose(img)
-                gray = _luminance(img)
-    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
-        raise FashionGANError(f"{name} is too large to decode safely ({exc}); scale it down to at most {MAX_SIDE} px a side") from None
-    except FileNotFoundError:
-        raise FashionGANError(f"{name} does not exist") from None
-    except IsADirectoryError:
-        raise FashionGANError(f"{name} is a folder, not an image") from None
-    except PermissionError:
-        raise FashionGANError(f"{name} cannot be read (permission denied)") from None
-    except UnidentifiedImageError:
-        raise FashionGANError(f"{name} is not an image Pillow can read (PNG or JPEG expected)") from None
-    except (OSError, SyntaxError, ValueError) as exc:  # truncated or corrupt data
-        raise FashionGANError(f"{name} is damaged or truncated ({exc})") from None
+    with reading(name, f"; scale it down to at most {MAX_SIDE} px a side"):
+        with Image.open(handle) as img:
+            if img.width * img.height > MAX_PIXELS:
+                raise FashionGANError(
+                    f"{name} is {img.width}x{img.height} px, over the {MAX_PIXELS // 1_000_000} megapixels this tool "
+                    f"decodes (a decompression-bomb guard); scale it down to at most {MAX_SIDE} px a side"
+                )
+            if img.format not in FORMATS:
+                raise FashionGANError(f"{name} is a {img.format} image; colorize takes PNG or JPEG")
+            if max(img.size) > MAX_SIDE:
+                img.draft(img.mode, _capped(img.size))  # JPEG: decode at a reduced scale; PNG: no-op
+            img.load()
+            img = ImageOps.exif_transpose(img)
+            gray = _luminance(img)
     notes = []
     if max(gray.shape) > MAX_SIDE:
         w, h = _capped((gray.shape[1], gray.shape[0]))

@@ -11,7 +11,6 @@ to the input's size, alpha included. The reconstruction (translated back) shows 
 
 from __future__ import annotations
 
-import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Sequence
@@ -19,12 +18,13 @@ from typing import Sequence
 import numpy as np
 import torch
 import torch.nn.functional as F
-from PIL import Image, ImageOps, UnidentifiedImageError
+from PIL import Image, ImageOps
 from torch import nn
 
 from fashiongan import hub
 from fashiongan.errors import CheckpointError, FashionGANError
 from fashiongan.objectives.cyclegan import DEFAULT_DOMAINS
+from fashiongan.user_images import reading
 from fashiongan.viz import save_grid
 
 MIN_SIDE = 8
@@ -68,28 +68,16 @@ class Restyled:
 def read_image(path: str | Path) -> UserImage:
     """Any image file Pillow reads, as RGB on black in [0, 1] plus its alpha; one-line errors otherwise."""
     name = str(path)
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("error", Image.DecompressionBombWarning)
-            with Image.open(path) as img:
-                if img.width * img.height > MAX_PIXELS:
-                    raise FashionGANError(
-                        f"{name} is {img.width}x{img.height} px, over the {MAX_PIXELS // 1_000_000} megapixels restyle "
-                        f"decodes; scale it down to at most {MAX_SIDE} px a side"
-                    )
-                img.load()
-                img = ImageOps.exif_transpose(img)
-                rgb, alpha = _rgb_alpha(img)
-    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
-        raise FashionGANError(f"{name} is too large to decode safely ({exc})") from None
-    except FileNotFoundError:
-        raise FashionGANError(f"{name} does not exist") from None
-    except IsADirectoryError:
-        raise FashionGANError(f"{name} is a folder, not an image") from None
-    except UnidentifiedImageError:
-        raise FashionGANError(f"{name} is not an image Pillow can read (PNG or JPEG, say)") from None
-    except (OSError, SyntaxError, ValueError) as exc:
-        raise FashionGANError(f"{name} is damaged or truncated ({exc})") from None
+    with reading(name):
+        with Image.open(path) as img:
+            if img.width * img.height > MAX_PIXELS:
+                raise FashionGANError(
+                    f"{name} is {img.width}x{img.height} px, over the {MAX_PIXELS // 1_000_000} megapixels restyle "
+                    f"decodes; scale it down to at most {MAX_SIDE} px a side"
+                )
+            img.load()
+            img = ImageOps.exif_transpose(img)
+            rgb, alpha = _rgb_alpha(img)
     height, width = rgb.shape[:2]
     if min(height, width) < MIN_SIDE:
         raise FashionGANError(f"{name} is {width}x{height} px; restyle needs at least {MIN_SIDE}x{MIN_SIDE}")

@@ -11,7 +11,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from fashiongan import attributes as lib
-from fashiongan.cli.common import console, err_console, print_json
+from fashiongan.cli.common import budget, console, err_console, print_json
 from fashiongan.errors import FashionGANError
 from fashiongan.metrics.features import progress_bar
 
@@ -27,23 +27,6 @@ def _set_threads(threads: int | None) -> None:
         if threads < 1:
             raise FashionGANError(f"--threads must be at least 1, got {threads}")
         torch.set_num_threads(threads)  # a property of the machine, not of the model: not saved
-
-
-def _budget(epochs: int | None, steps: int | None, minutes: float | None, batch_size: int | None) -> dict:
-    if epochs is not None and steps is not None:
-        raise FashionGANError("give --epochs or --steps, not both (--minutes may cap either)")
-    train: dict = {}
-    if epochs is not None:
-        train.update(epochs=epochs, steps=None)
-    if steps is not None:
-        train.update(steps=steps, epochs=None)
-    if minutes is not None:
-        train["minutes"] = minutes
-        if epochs is None and steps is None:
-            train.update(epochs=None, steps=None)
-    if batch_size is not None:
-        train["batch_size"] = batch_size
-    return {"train": train}
 
 
 @app.command()
@@ -71,7 +54,7 @@ def train(
         raise FashionGANError(f"{out} already holds a checkpoint; pick another --out")
     config = lib.train_config(
         model, data, columns=columns.split(",") if columns else None, top=top, other=other or None, size=size,
-        pretrained=pretrained, limit=limit, seed=seed, data_dir=data_dir, overrides=_budget(epochs, steps, minutes, batch_size),
+        pretrained=pretrained, limit=limit, seed=seed, data_dir=data_dir, overrides={"train": budget(epochs, steps, minutes, batch_size)},
     )
     _set_threads(threads)
     result = lib.train(config, out, progress=not as_json)

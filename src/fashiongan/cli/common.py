@@ -39,3 +39,22 @@ def choice(value: str, allowed: list[str], what: str) -> str:
     if lowered not in allowed:
         raise FashionGANError(f"unknown {what} {value!r}; choose one of: {', '.join(allowed)}")
     return lowered
+
+
+def budget(epochs: int | None, steps: int | None, minutes: float | None, batch_size: int | None) -> dict[str, Any]:
+    """The training flags as a config's ``train`` layer: --epochs or --steps replaces the config's budget,
+    --minutes caps it (or is the whole budget, alone)."""
+    if epochs is not None and steps is not None:
+        raise FashionGANError("give --epochs or --steps, not both (--minutes may cap either)")
+    train: dict[str, Any] = {}
+    if epochs is not None:
+        train.update(epochs=epochs, steps=None)
+    if steps is not None:
+        train.update(steps=steps, epochs=None)
+    if minutes is not None:
+        train["minutes"] = minutes
+        if epochs is None and steps is None:
+            train.update(epochs=None, steps=None)
+    if batch_size is not None:
+        train["batch_size"] = batch_size
+    return train

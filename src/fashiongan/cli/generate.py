@@ -13,7 +13,7 @@ from PIL import Image
 from rich.markup import escape
 from rich.table import Table
 
-from fashiongan.cli.common import console, err_console, print_json
+from fashiongan.cli.common import budget, console, err_console, print_json
 from fashiongan.errors import FashionGANError
 
 MIN_SIZE, MAX_SIZE = 8, 1024
@@ -48,19 +48,7 @@ def _overrides(
     ema: float | None, data_dir: Path | None, device: str | None,
 ) -> dict[str, Any]:
     """Command-line flags as a config layer: the budget flags replace the config's budget."""
-    if epochs is not None and steps is not None:
-        raise FashionGANError("give --epochs or --steps, not both (--minutes may cap either)")
-    train: dict[str, Any] = {}
-    if epochs is not None:
-        train.update(epochs=epochs, steps=None)
-    if steps is not None:
-        train.update(steps=steps, epochs=None)
-    if minutes is not None:
-        train["minutes"] = minutes
-        if epochs is None and steps is None:
-            train.update(epochs=None, steps=None)
-    if batch_size is not None:
-        train["batch_size"] = batch_size
+    train = budget(epochs, steps, minutes, batch_size)
     if ema is not None:
         train["ema_decay"] = ema
     if device is not None:
