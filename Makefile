@@ -29,6 +29,7 @@ run: data
 	$(BIN)/fashiongan sample --checkpoint pretrained:acgan --label dress --n 6 --out out/dresses.png
 	$(BIN)/fashiongan sample --checkpoint pretrained:acgan --n 100 --out out/generated.png
 	$(BIN)/fashiongan colorize --checkpoint pretrained:colorizer --test-items 8 --out out/colorized.png
+	$(BIN)/fashiongan sample --checkpoint pretrained:acgan-colour --colour auto --n 10 --out out/coloured-items.png
 	$(BIN)/fashiongan sample --checkpoint pretrained:cvae --attr category=dress --attr colour=navy --n 6 --out out/cvae-navy-dresses.png
 	$(BIN)/fashiongan lookbook --outfits 6 --out out/lookbook
 

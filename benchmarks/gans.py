@@ -335,9 +335,10 @@ def explore(windows: int, window_steps: int, warmup: int) -> None:
 
 
 def main() -> None:
-    all_variants = [m.name for m in sampling.generator_models()]
+    grey = [m for m in sampling.generator_models() if m.channels == 1]  # the evaluator judges grayscale items only
+    all_variants = [m.name for m in grey]
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--variants", default=",".join(all_variants), help="comma-separated (default: every GAN in `fashiongan models`)")
+    parser.add_argument("--variants", default=",".join(all_variants), help="comma-separated (default: every grayscale generator in `fashiongan models`)")
     parser.add_argument("--minutes", type=float, default=10.0, help="training budget per variant for the quality table")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--skip-train", action="store_true", help="reuse runs/bench-VARIANT instead of training")
@@ -390,7 +391,7 @@ def main() -> None:
             command = f"python benchmarks/gans.py {threads_prefix}--variants {name} --minutes {records[name]['minutes']:g}"
             rows[name] = quality_row(records[name], s, where, date, command)
             print(rows[name], flush=True)
-        shipped = sampling.shipped_generators()
+        shipped = sorted(source for m in grey for source in m.shipped)
         for source in shipped:  # trained by the README's command; scored exactly as `evaluate` scores them
             s = score(source, args.n_eval, args.seed, judge)
             rows[source] = quality_row(shipped_record(source), s, where, date, f"fashiongan evaluate --checkpoint {source}")

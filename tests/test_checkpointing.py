@@ -176,7 +176,7 @@ def test_a_write_that_fails_midway_leaves_the_previous_set_and_the_next_save_cle
 
 # ---------------------------------------------------------------- checkpoints by time
 
-def saved_steps(data_dir: Path, monkeypatch: pytest.MonkeyPatch, tmp_path: Path, minutes) -> list[tuple[int, float]]:
+def saved_steps(data_dir: Path, monkeypatch: pytest.MonkeyPatch, tmp_path: Path, minutes, every: int | None = 1000) -> list[tuple[int, float]]:
     """(step, clock) of every checkpoint of a 24-step GAN run whose every step takes 25 fake seconds."""
     clock = [1000.0]
     original_phase, original_save = engine._run_phase, hub.save_pretrained
@@ -194,7 +194,7 @@ def saved_steps(data_dir: Path, monkeypatch: pytest.MonkeyPatch, tmp_path: Path,
     monkeypatch.setattr(engine, "time", types.SimpleNamespace(monotonic=lambda: clock[0]))
     monkeypatch.setattr(engine, "_run_phase", slow_phase)
     monkeypatch.setattr(hub, "save_pretrained", recorded)
-    config = load_config("dcgan", overrides=gan_overrides(data_dir, 24, checkpoint_every=1000, checkpoint_minutes=minutes))
+    config = load_config("dcgan", overrides=gan_overrides(data_dir, 24, checkpoint_every=every, checkpoint_minutes=minutes))
     fit(config, tmp_path / f"run-{minutes}", progress=False)
     return saves
 
@@ -204,6 +204,7 @@ def test_checkpoint_minutes_bounds_the_work_a_kill_can_lose(
 ) -> None:
     by_steps = [step for step, _ in saved_steps(data_dir, monkeypatch, tmp_path, None)]
     assert by_steps == [8, 16, 24]  # epoch ends only (8 steps an epoch)
+    assert [step for step, _ in saved_steps(data_dir, monkeypatch, tmp_path, None, every=None)] == by_steps  # null: none by steps
     saves = saved_steps(data_dir, monkeypatch, tmp_path, 1)
     assert [step for step, _ in saves] == [3, 6, 8, 11, 14, 16, 19, 22, 24]
     times = [1000.0] + [at for _, at in saves]

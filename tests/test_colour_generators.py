@@ -285,3 +285,19 @@ def test_models_shows_which_generators_draw_and_take_colour() -> None:
     assert rows["dcgan"]["channels"] == 1 and not rows["dcgan"]["colour_conditional"]
     table = runner.invoke(app, ["models"])
     assert table.exit_code == 0 and "colour" in table.output and "chosen" in table.output
+
+
+def test_the_shipped_colour_generator_draws_the_asked_class_and_colour_offline(tmp_path: Path) -> None:
+    """pretrained:acgan-colour is small, and the colour judge sees the class and colour it was asked for."""
+    from fashiongan.metrics.features import judge_outputs, load_judge
+
+    assert (hub.resolve("pretrained:acgan-colour") / hub.WEIGHTS_FILE).stat().st_size < 5 * 2**20
+    result = runner.invoke(app, ["sample", "--checkpoint", "pretrained:acgan-colour", "--label", "coat",
+                                 "--colour", "burgundy", "--n", "8", "--out", str(tmp_path / "coats.png")])
+    assert result.exit_code == 0, result.output
+    assert Image.open(tmp_path / "coats.png").mode == "RGB"
+    coats = sampling.sample("pretrained:acgan-colour", n=100, label="coat", colour="burgundy", seed=0)
+    assert coats.images.shape == (100, 28, 28, 3)
+    judged = judge_outputs(load_judge("pretrained:colour-judge"), coats.images)
+    assert (judged.logits.argmax(1) == CLASSES.index("Coat")).float().mean() >= 0.8
+    assert (judged.colour_logits.argmax(1) == colored.colour_index("burgundy")).float().mean() >= 0.8

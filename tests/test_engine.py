@@ -283,6 +283,10 @@ def test_models_lists_the_generators_found_from_the_packaged_configs() -> None:
     assert rows["cgan"]["conditional"] and not rows["dcgan"]["conditional"]
     assert rows["dcgan"]["batch_size"] == load_config("dcgan").train["batch_size"]
     assert [m.name for m in generator_models()] == sorted(expected)
+    # a shipped checkpoint sits with the config that builds its main net (its config.json names only the objective)
+    shipped = {name: row["shipped"] for name, row in rows.items() if row["shipped"]}
+    assert shipped == {"acgan-small": ["pretrained:acgan"], "acgan-colour": ["pretrained:acgan-colour"], "cvae": ["pretrained:cvae"]}
+    assert rows["cvae"]["attribute_conditional"] and not rows["vae-source"]["shipped"]
     table = runner.invoke(app, ["models"])
     assert table.exit_code == 0 and "wgan-gp" in table.output and "evaluator" not in table.output
 

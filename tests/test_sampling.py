@@ -67,7 +67,7 @@ def test_conditional_labels_by_name_index_list_or_cycling(cgan: Path) -> None:
 
 def test_bad_requests_are_one_line_errors(dcgan: Path, cgan: Path) -> None:
     with pytest.raises(FashionGANError, match=r"unconditional, so it takes no label; conditional models: acgan, acgan-colour, acgan-small, cgan, infogan "
-                       r"\(ready to sample: pretrained:acgan\)"):
+                       r"\(ready to sample: pretrained:acgan, pretrained:acgan-colour\)"):
         sampling.sample(dcgan, n=2, label="bag")
     with pytest.raises(FashionGANError, match="not a Fashion-MNIST class; use an index 0-9 or one of: T-shirt/top, Trouser"):
         sampling.sample(cgan, n=2, label="scarf")
@@ -147,7 +147,7 @@ def test_the_shipped_conditional_gan_makes_the_requested_classes_offline() -> No
     from fashiongan.metrics import label_accuracy, load_judge
     from fashiongan.metrics.features import extract
 
-    assert sampling.shipped_generators() == ["pretrained:acgan"]
+    assert sampling.shipped_generators() == ["pretrained:acgan", "pretrained:acgan-colour", "pretrained:cvae"]
     weights = hub.resolve("pretrained:acgan") / hub.WEIGHTS_FILE
     assert weights.stat().st_size < 5 * 2**20
     images, labels = sampling.sample("pretrained:acgan", n=200, seed=0)

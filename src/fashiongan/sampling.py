@@ -60,6 +60,7 @@ class GeneratorModel:
     shipped: tuple[str, ...] = ()  # pretrained:NAME checkpoints of this model inside the package
     channels: int = 1  # 3: it draws RGB
     colour_conditional: bool = False  # it takes a colour per image (`sample --colour`)
+    attribute_conditional: bool = False  # it takes attributes (`sample --attr`)
 
 
 def is_generator(net: nn.Module) -> bool:
@@ -80,28 +81,35 @@ def config_is_generator(config) -> bool:
 
 
 def generator_models() -> list[GeneratorModel]:
-    """The packaged configs whose objective's main net is a generator."""
+    """The packaged configs whose objective's main net is a generator, each with the shipped checkpoints
+    whose main net it builds (same arch and arguments: a checkpoint records its objective, not its config)."""
     from fashiongan.train.config import load_config, packaged_configs
 
-    sources = [f"{hub.PRETRAINED_PREFIX}{name}" for name in hub.shipped()]
-    shipped_models = {source: hub.read_config(source).get("model") for source in sources}
+    shipped_nets = {}
+    for name in hub.shipped():
+        config = hub.read_config(f"{hub.PRETRAINED_PREFIX}{name}")
+        shipped_nets[f"{hub.PRETRAINED_PREFIX}{name}"] = config["nets"][config["main"]]
     found = []
     for name in packaged_configs():
         config = load_config(name)
         net = _main_net(config)
         if is_generator(net):
             objective = objectives.get(config.model)
+            spec = config.nets[objective.main]
+            shipped = tuple(source for source, main in shipped_nets.items()
+                            if main["arch"] == spec["arch"] and main.get("kwargs", {}) == spec.get("kwargs", {}))
             found.append(GeneratorModel(
                 name, objective.name, objective.description, int(getattr(net, "num_classes", 0)) > 0,
-                int(config.train["batch_size"]), tuple(s for s, model in shipped_models.items() if model == name),
+                int(config.train["batch_size"]), shipped,
                 int(getattr(net, "image_shape", (1,))[0]), int(getattr(net, "num_colours", 0)) > 0,
+                getattr(net, "attribute_set", None) is not None,
             ))
     return found
 
 
 def shipped_generators() -> list[str]:
     """``pretrained:NAME`` of the generators shipped in the package (ready to sample offline)."""
-    return [source for model in generator_models() for source in model.shipped]
+    return sorted(source for model in generator_models() for source in model.shipped)
 
 
 def load_generator(checkpoint: str | Path | hub.Checkpoint, device: str | torch.device = "cpu") -> nn.Module:
@@ -128,7 +136,7 @@ def _choose_labels(net: nn.Module, n: int, label: Labels) -> torch.Tensor | None
     if classes == 0:
         if label is not None:
             models = [m for m in generator_models() if m.conditional]
-            shipped = [source for m in models for source in m.shipped]
+            shipped = sorted(source for m in models for source in m.shipped)
             raise FashionGANError(
                 f"this generator is unconditional, so it takes no label; conditional models: "
                 f"{', '.join(m.name for m in models) or 'none packaged'}"
@@ -160,7 +168,7 @@ def _choose_colours(
     if count == 0:
         if colour is not None:
             models = [m for m in generator_models() if m.colour_conditional]
-            shipped = [source for m in models for source in m.shipped]
+            shipped = sorted(source for m in models for source in m.shipped)
             kind = "RGB items in colours of its own" if int(getattr(net, "image_shape", (1,))[0]) == 3 else "grayscale items"
             raise FashionGANError(
                 f"this generator draws {kind}, so it takes no colour; "

@@ -35,7 +35,8 @@ def models(as_json: bool = typer.Option(False, "--json", help="Print JSON instea
     table = Table("model", "conditional", "colour", "batch", "shipped", "description")
     for m in found:
         colour = "chosen" if m.colour_conditional else ("RGB" if m.channels == 3 else "")  # chosen: takes --colour
-        table.add_row(f"[bold]{m.name}", "yes" if m.conditional else "", colour, str(m.batch_size), " ".join(m.shipped),
+        conditional = "attributes" if m.attribute_conditional else ("yes" if m.conditional else "")
+        table.add_row(f"[bold]{m.name}", conditional, colour, str(m.batch_size), " ".join(m.shipped),
                       escape(m.description))
     console.print(table)
     console.print("train one: [bold]fashiongan train --model NAME[/] (add --minutes 5 for a quick run)")

@@ -30,13 +30,15 @@ TASKS: dict[str, tuple[str, str]] = {
 
 @dataclass(frozen=True)
 class Generator:
-    """A shipped generator: its source, whether it takes a class and a colour, its channel count."""
+    """A shipped generator: its source, whether it takes a class and a colour, its channel count, and the
+    attributes it takes instead (column -> values; the cVAEs)."""
 
     source: str
     model: str
     conditional: bool
     colour: bool
     channels: int
+    attributes: tuple[tuple[str, tuple[str, ...]], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -105,8 +107,10 @@ def _generator(source: str, config: dict[str, Any]) -> Generator | None:
         return None
     if not is_generator(net):
         return None
+    vocabulary = getattr(net, "vocabulary", None)
     return Generator(source, str(config.get("model", "?")), int(getattr(net, "num_classes", 0)) > 0,
-                     int(getattr(net, "num_colours", 0)) > 0, int(getattr(net, "image_shape", (1,))[0]))
+                     int(getattr(net, "num_colours", 0)) > 0, int(getattr(net, "image_shape", (1,))[0]),
+                     tuple(zip(vocabulary.columns, vocabulary.values)) if vocabulary else ())
 
 
 @lru_cache(maxsize=1)

@@ -89,19 +89,21 @@ def item_id(recipe: Recipe) -> str:
 
 
 def regenerate(recipes: list[Recipe], models: Models) -> np.ndarray:
-    """The images of ``recipes`` (all of one generator and stages), exactly as first made: uint8
-    (N, H, W) or (N, H, W, 3)."""
-    first = recipes[0]
-    net = models.generator(first.generator)
-    images = np.concatenate([
-        sampling.sample(net, 1, label=r.label, seed=r.seed, colour=r.colour if r.colour_by == "generator" else None).images
-        for r in recipes
-    ])
-    if first.colorizer:
-        images = tasks.colorize(models.task("colorize", first.colorizer), images, [r.colour for r in recipes])
-    if first.restyler:
-        images = tasks.restyle(models.task("restyle", first.restyler), images, first.fabric)[0]
-    return images
+    """The images of ``recipes``, exactly as first made: uint8 (N, H, W) or (N, H, W, 3).
+
+    Each item is made on its own, never in a batch: batched convolutions may round differently, and one
+    flipped byte would make a manifest's item differ from the lookbook's."""
+    return np.concatenate([_make(r, models) for r in recipes])
+
+
+def _make(r: Recipe, models: Models) -> np.ndarray:
+    image = sampling.sample(models.generator(r.generator), 1, label=r.label, seed=r.seed,
+                            colour=r.colour if r.colour_by == "generator" else None).images
+    if r.colorizer:
+        image = tasks.colorize(models.task("colorize", r.colorizer), image, [r.colour])
+    if r.restyler:
+        image = tasks.restyle(models.task("restyle", r.restyler), image, r.fabric)[0]
+    return image
 
 
 @lru_cache(maxsize=None)

@@ -169,8 +169,12 @@ def create_app(capabilities: Optional[Capabilities] = None, models: Optional[Mod
             raise FashionGANError(f"{chosen.source} takes no colour; generators that do: {', '.join(takers) or 'none shipped'}")
         if body.label is not None and not chosen.conditional:
             raise FashionGANError(f"{chosen.source} is unconditional, so it takes no label")
+        if body.attributes and not chosen.attributes:
+            takers = [g.source for g in caps.generators if g.attributes]
+            raise FashionGANError(f"{chosen.source} takes no attributes; generators that do: {', '.join(takers) or 'none shipped'}")
         with gate:
-            drawn = sampling.sample(nets.generator(body.model), body.n, label=body.label, seed=body.seed, colour=body.colour)
+            drawn = sampling.sample(nets.generator(body.model), body.n, label=body.label, seed=body.seed, colour=body.colour,
+                                    attributes=body.attributes if chosen.attributes else None)
         shown = sampling.resize(drawn.images, 2 * drawn.images.shape[1])
         grid = grid_image(shown, min(body.n, 8), scale=1)
         return {

@@ -6,7 +6,7 @@ the app is created, so /openapi.json lists exactly what this install can do.
 
 from __future__ import annotations
 
-from typing import Any, Literal, Optional
+from typing import Annotated, Any, Literal, Optional
 
 from pydantic import BaseModel, ConfigDict, Field, create_model
 
@@ -15,6 +15,7 @@ from fashiongan.data.fashion_mnist import CLASSES
 from fashiongan.lookbook.capabilities import Capabilities
 
 MAX_IMAGES = 64
+MAX_ATTRIBUTES = 8
 MAX_SEED = 2**31 - 1
 MAX_WEB_OUTFITS = 12
 TOKEN = r"^[0-9a-f]{12}$"
@@ -51,6 +52,9 @@ def generate_request(capabilities: Capabilities) -> type[BaseModel]:
         label=(Optional[_choice(CLASSES)], Field(None, description="A class; none cycles through all ten.")),
         colour=(Optional[_choice(colored.colour_names() + [colored.AUTO])],
                 Field(None, description="A catalogue colour (generators that take one).")),
+        attributes=(Optional[list[Annotated[str, Field(max_length=64)]]],
+                    Field(None, max_length=MAX_ATTRIBUTES,
+                          description="NAME=VALUE attributes for generators that take them (category=dress, colour=navy).")),
         n=(int, Field(6, ge=1, le=MAX_IMAGES)),
         seed=(int, Field(0, ge=0, le=MAX_SEED)),
     )

@@ -238,7 +238,7 @@ def _fit(config: TrainConfig, out: Path, resume: str | Path | None, progress: bo
                 steps, values = history.setdefault(key, ([], []))
                 steps.append(step)
                 values.append(value)
-            if step % settings["log_every"] == 0:
+            if step % (settings["log_every"] or 1) == 0:
                 artifacts.scalars(logs, step)
             done = step + 1 == total or (deadline is not None and dist.any(time.monotonic() >= deadline))
             epoch_end = (step + 1) % per_epoch == 0
@@ -261,7 +261,8 @@ def _fit(config: TrainConfig, out: Path, resume: str | Path | None, progress: bo
             # Only the main process writes, so the others need not agree on when (unlike `done`).
             now = time.monotonic()
             on_time = checkpoint_seconds is not None and now - last_save >= checkpoint_seconds
-            if epoch_end or done or on_time or (step + 1) % settings["checkpoint_every"] == 0:
+            by_steps = bool(settings["checkpoint_every"]) and (step + 1) % settings["checkpoint_every"] == 0
+            if epoch_end or done or on_time or by_steps:
                 last_save = now  # from the start of the write: a kill loses at most checkpoint_minutes and a step
                 save(step + 1)
             elapsed = time.monotonic() - began

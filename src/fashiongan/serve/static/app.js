@@ -107,16 +107,35 @@ function makeSource(container) {
 
 // ---------------------------------------------------------------- generate
 
-function syncColour() {
+// The controls the chosen model takes: a class and a colour, or one choice per attribute (the cVAEs).
+function syncModel() {
   const model = info.generators.find((g) => g.source === $("gen-model").value);
+  const attributes = (model && model.attributes) || [];
   $("gen-colour-wrap").hidden = !(model && model.colour);
   $("gen-label").disabled = !(model && model.conditional);
+  $("gen-label-wrap").hidden = attributes.length > 0;
+  const wrap = $("gen-attrs");
+  wrap.innerHTML = "";
+  wrap.hidden = attributes.length === 0;
+  attributes.forEach(([column, values]) => {
+    const label = document.createElement("label");
+    const select = document.createElement("select");
+    select.id = `gen-attr-${column}`;
+    select.dataset.column = column;
+    option(select, "", "any");
+    values.forEach((v) => option(select, v));
+    label.append(`${column[0].toUpperCase()}${column.slice(1)} `, select);
+    wrap.append(label);
+  });
 }
 
 async function generate() {
   const body = { model: $("gen-model").value, n: Number($("gen-n").value), seed: Number($("gen-seed").value) };
   if ($("gen-label").value && !$("gen-label").disabled) body.label = $("gen-label").value;
   if (!$("gen-colour-wrap").hidden && $("gen-colour").value) body.colour = $("gen-colour").value;
+  const attributes = [...$("gen-attrs").querySelectorAll("select")].filter((s) => s.value)
+    .map((s) => `${s.dataset.column}=${s.value}`);
+  if (attributes.length) body.attributes = attributes;
   const drawn = await api("/api/generate", {
     method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify(body),
   });
@@ -251,7 +270,7 @@ async function buildBook(withLock) {
 async function start() {
   info = await api("/api/info");
   info.generators.forEach((g) => option($("gen-model"), g.source,
-    `${g.source}${g.colour ? " (colour)" : g.channels === 3 ? " (RGB)" : ""}`));
+    `${g.source}${g.attributes.length ? " (attributes)" : g.colour ? " (colour)" : g.channels === 3 ? " (RGB)" : ""}`));
   $("gen-model").value = info.default_generator;
   info.classes.forEach((c) => option($("gen-label"), c));
   info.colours.forEach((c) => { option($("gen-colour"), c.name); option($("col-colour"), c.name); });
@@ -262,12 +281,12 @@ async function start() {
   $("gen-n").max = info.limits.images;
   $("lb-outfits").max = info.limits.outfits;
   $("cls-eps").max = info.limits.eps;
-  syncColour();
+  syncModel();
 
   const sources = {};
   document.querySelectorAll(".source").forEach((el) => { sources[el.dataset.prefix] = makeSource(el); });
   document.querySelectorAll("#tabs button").forEach((b) => b.addEventListener("click", () => showPanel(b.dataset.panel)));
-  $("gen-model").addEventListener("change", syncColour);
+  $("gen-model").addEventListener("change", syncModel);
   $("gen-form").addEventListener("submit", (e) => { e.preventDefault(); busy($("gen-run"), generate); });
   $("gen-shuffle").addEventListener("click", () => {
     $("gen-seed").value = Math.floor(Math.random() * 1e6);
