@@ -31,6 +31,7 @@ run: data
 	$(BIN)/fashiongan colorize --checkpoint pretrained:colorizer --test-items 8 --out out/colorized.png
 	$(BIN)/fashiongan sample --checkpoint pretrained:acgan-colour --colour auto --n 10 --out out/coloured-items.png
 	$(BIN)/fashiongan sample --checkpoint pretrained:cvae --attr category=dress --attr colour=navy --n 6 --out out/cvae-navy-dresses.png
+	$(BIN)/fashiongan restyle --checkpoint pretrained:fabric-cyclegan --to denim --n 8 --triplet out/restyle-denim.png
 	$(BIN)/fashiongan lookbook --outfits 6 --out out/lookbook
 
 # Debian's chromium for the browser tests (Playwright drives it; it cannot download its own browser here).

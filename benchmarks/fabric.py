@@ -14,6 +14,7 @@ SSIM is the floor to beat). The shipped model, when there is one, is scored the 
     python benchmarks/fabric.py --throughput-only --threads 1        # a few minutes
     python benchmarks/fabric.py --minutes 30 --threads 1             # + 30 CPU minutes of training per arm
     python benchmarks/fabric.py --skip-train                          # re-score runs/bench-ARM
+    python benchmarks/fabric.py --shipped-only --threads 1             # throughput + the shipped model's rows
     python benchmarks/fabric.py --arms cyclegan --minutes 0.5 --n-eval 20 --no-write   # a smoke run
 """
 
@@ -42,9 +43,9 @@ from fashiongan.train import engine, fit, load_config
 from fashiongan.train.distributed import Distributed
 from fashiongan.viz import save_grid
 
-from machine import describe  # benchmarks/machine.py, beside this script
+from machine import describe  # benchmarks/machine.py and runs.py, beside this script
+from runs import ROOT, rel, run_dir, trained
 
-ROOT = Path(__file__).resolve().parents[1]
 BENCHMARKS = ROOT / "BENCHMARKS.md"
 FIGURE = ROOT / "benchmarks" / "figures" / "fabric-arms.png"
 START, END = "<!-- fabric:start -->", "<!-- fabric:end -->"
@@ -63,13 +64,6 @@ THROUGHPUT_HEADER = ("| config | px | batch | train images/s | inference images/
                      "command | machine | date |\n|---|---:|---:|---:|---:|---:|---:|---:|---|---|---|")
 QUALITY_HEADER = ("| arm | CPU min | steps | direction | fabric acc. | garment kept | mask IoU | KID | cycle L1 | "
                   "SSIM (identity) | command | machine | date |\n|---|---:|---:|---|---:|---:|---:|---:|---:|---:|---|---|---|")
-
-
-def _rel(path: Path) -> str:
-    try:
-        return str(path.resolve().relative_to(ROOT))
-    except ValueError:
-        return str(path)
 
 
 # ---------------------------------------------------------------- throughput
@@ -132,9 +126,6 @@ def throughput_row(r: dict, command: str, where: str, date: str) -> str:
 
 # ---------------------------------------------------------------- quality at equal CPU minutes
 
-def run_dir(runs: Path, name: str) -> Path:
-    return runs / f"bench-{name}"
-
 
 def train(name: str, minutes: float, images_per_s: float, seed: int, runs: Path) -> dict:
     out = run_dir(runs, name)
@@ -142,19 +133,12 @@ def train(name: str, minutes: float, images_per_s: float, seed: int, runs: Path)
         shutil.rmtree(out)
     steps = max(int(minutes * 60 * images_per_s), 1)  # batch 1: a step is an image a domain
     config = load_config(name, overrides={"seed": seed, "train": {"steps": steps, "epochs": None, "minutes": None}})
-    print(f"training {name} for {steps} steps (~{minutes:g} CPU min) -> {_rel(out)}", flush=True)
+    print(f"training {name} for {steps} steps (~{minutes:g} CPU min) -> {rel(out)}", flush=True)
     result = fit(config, out, progress=sys.stderr.isatty())
     record = {"arm": name, "minutes": minutes, "seed": seed, "steps": result.steps, "seconds": round(result.seconds, 1),
-              "command": f"fashiongan train --model {name} --steps {steps} --seed {seed} --out {_rel(out)}"}
+              "command": f"fashiongan train --model {name} --steps {steps} --seed {seed} --out {rel(out)}"}
     (out / "bench.json").write_text(json.dumps(record, indent=2) + "\n")
     return record
-
-
-def trained(name: str, runs: Path) -> dict:
-    path = run_dir(runs, name) / "bench.json"
-    if not path.is_file():
-        raise SystemExit(f"--skip-train: {_rel(path)} is missing; train {name} first (drop --skip-train)")
-    return json.loads(path.read_text())
 
 
 def shipped_record() -> dict:
@@ -233,6 +217,7 @@ def main() -> None:
     parser.add_argument("--minutes", type=float, default=30.0, help="CPU minutes of training per arm")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--skip-train", action="store_true", help="reuse runs/bench-ARM instead of training")
+    parser.add_argument("--shipped-only", action="store_true", help="score only the shipped model (no arm trained or scored)")
     parser.add_argument("--throughput-only", action="store_true")
     parser.add_argument("--no-256", action="store_true", help="skip the (slow) 256 px throughput of the source's config")
     parser.add_argument("--windows", type=int, default=3)
@@ -261,9 +246,10 @@ def main() -> None:
     updates["throughput"] = (THROUGHPUT_HEADER, rows, (1, 2))
 
     if not args.throughput_only:
+        scored = [] if args.shipped_only else arms
         records = {arm: trained(arm, args.runs) if args.skip_train
-                   else train(arm, args.minutes, measured[arm]["train_images_per_s"], args.seed, args.runs) for arm in arms}
-        checkpoints: dict[str, Path | str] = {arm: run_dir(args.runs, arm) for arm in arms}
+                   else train(arm, args.minutes, measured[arm]["train_images_per_s"], args.seed, args.runs) for arm in scored}
+        checkpoints: dict[str, Path | str] = {arm: run_dir(args.runs, arm) for arm in scored}
         if SHIPPED.split(":", 1)[1] in hub.shipped():
             records[SHIPPED], checkpoints[SHIPPED] = shipped_record(), SHIPPED
         rows = {}
@@ -273,12 +259,12 @@ def main() -> None:
             print("\n".join(quality_rows(records[name], scores, where, date).values()), flush=True)
         updates["quality"] = (QUALITY_HEADER, rows, (1, 4))
         path = args.runs / FIGURE.name if args.no_write else FIGURE
-        print(f"wrote {_rel(figure(checkpoints, path))}")
+        print(f"wrote {rel(figure(checkpoints, path))}")
 
     if args.no_write:
         return
     BENCHMARKS.write_text(update_markdown(BENCHMARKS.read_text() if BENCHMARKS.is_file() else "", updates))
-    print(f"updated the '{TITLE}' section of {_rel(BENCHMARKS)}")
+    print(f"updated the '{TITLE}' section of {rel(BENCHMARKS)}")
 
 
 if __name__ == "__main__":

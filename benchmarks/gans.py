@@ -48,9 +48,9 @@ from fashiongan.train import engine, fit, load_config
 from fashiongan.train.distributed import Distributed
 from fashiongan.viz import save_grid
 
-from machine import describe  # benchmarks/machine.py, beside this script
+from machine import describe  # benchmarks/machine.py and runs.py, beside this script
+from runs import ROOT, rel, run_dir, trained
 
-ROOT = Path(__file__).resolve().parents[1]
 BENCHMARKS = ROOT / "BENCHMARKS.md"
 FIGURE = ROOT / "benchmarks" / "figures" / "gan-samples.png"
 START, END = "<!-- gans:start -->", "<!-- gans:end -->"
@@ -60,12 +60,6 @@ MATMUL_N = 2048
 
 
 # ---------------------------------------------------------------- where and when
-
-def _rel(path: Path) -> str:
-    try:
-        return str(path.resolve().relative_to(ROOT))
-    except ValueError:
-        return str(path)
 
 
 # ---------------------------------------------------------------- one training step, as the engine runs it
@@ -187,12 +181,9 @@ def throughput(name: str, windows: int, window_steps: int, warmup: int, **settin
 
 # ---------------------------------------------------------------- quality at a fixed budget
 
-def run_dir(runs: Path, name: str) -> Path:
-    return runs / f"bench-{name}"
-
 
 def train_command(name: str, minutes: float, seed: int, runs: Path) -> str:
-    return f"fashiongan train --model {name} --minutes {minutes:g} --seed {seed} --out {_rel(run_dir(runs, name))}"
+    return f"fashiongan train --model {name} --minutes {minutes:g} --seed {seed} --out {rel(run_dir(runs, name))}"
 
 
 def train(name: str, minutes: float, seed: int, runs: Path) -> dict:
@@ -200,19 +191,12 @@ def train(name: str, minutes: float, seed: int, runs: Path) -> dict:
     if out.exists():  # the benchmark owns runs/bench-*: a new budget is a new run
         shutil.rmtree(out)
     config = load_config(name, overrides={"seed": seed, "train": {"minutes": minutes, "epochs": None, "steps": None}})
-    print(f"training {name} for {minutes:g} min -> {_rel(out)}", flush=True)
+    print(f"training {name} for {minutes:g} min -> {rel(out)}", flush=True)
     result = fit(config, out, progress=sys.stderr.isatty())
     record = {"variant": name, "minutes": minutes, "seed": seed, "steps": result.steps, "seconds": round(result.seconds, 1),
               "images_seen": result.steps * config.train["batch_size"], "command": train_command(name, minutes, seed, runs)}
     (out / "bench.json").write_text(json.dumps(record, indent=2) + "\n")
     return record
-
-
-def trained(name: str, runs: Path) -> dict:
-    path = run_dir(runs, name) / "bench.json"
-    if not path.is_file():
-        raise SystemExit(f"--skip-train: {_rel(path)} is missing; train {name} first (drop --skip-train)")
-    return json.loads(path.read_text())
 
 
 def shipped_record(source: str) -> dict:
@@ -401,14 +385,14 @@ def main() -> None:
         updates["quality"] = (QUALITY_HEADER, rows, ["real data", *shipped, *all_variants])
         shown = [v for v in all_variants if (run_dir(args.runs, v) / "bench.json").is_file()]
         path = args.runs / FIGURE.name if args.no_write else FIGURE  # a trial run leaves the published figure alone
-        print(f"wrote {_rel(figure(shown, args.runs, args.seed, path))}")
+        print(f"wrote {rel(figure(shown, args.runs, args.seed, path))}")
 
     if args.no_write:
         for _, rows, _ in updates.values():
             print("\n".join(rows.values()))
         return
     BENCHMARKS.write_text(update_markdown(BENCHMARKS.read_text() if BENCHMARKS.is_file() else "", updates))
-    print(f"updated the '{TITLE}' section of {_rel(BENCHMARKS)}")
+    print(f"updated the '{TITLE}' section of {rel(BENCHMARKS)}")
 
 
 if __name__ == "__main__":

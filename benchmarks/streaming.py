@@ -30,8 +30,7 @@ from fashiongan.data import colored
 from fashiongan.data.fashion_mnist import CLASSES
 from fashiongan.train import fit
 
-sys.path.insert(0, str(Path(__file__).parent))
-from machine import describe  # noqa: E402
+from machine import describe  # benchmarks/machine.py, beside this script
 
 HEADER = ("| data path | images | image size | batch | threads + workers | images/s (median of runs) | time vs memory | command | machine | date |\n"
           "|---|---:|---:|---:|---|---:|---:|---|---|---|")
@@ -43,11 +42,11 @@ def write_folder(root: Path, n: int, size: int) -> Path:
     if marker.exists():
         return root
     items = colored.load("train", limit=n)
-    for label, image in zip(items.labels, items.images):
-        (root / CLASSES[label].replace("/", "-")).mkdir(parents=True, exist_ok=True)
     for i, (label, image) in enumerate(zip(items.labels, items.images)):
+        folder = root / CLASSES[label].replace("/", "-")
+        folder.mkdir(parents=True, exist_ok=True)
         picture = Image.fromarray(np.ascontiguousarray(image.transpose(1, 2, 0))).resize((size, size), Image.BICUBIC)
-        picture.save(root / CLASSES[label].replace("/", "-") / f"{i:05d}.jpg", quality=90)
+        picture.save(folder / f"{i:05d}.jpg", quality=90)
     marker.touch()
     return root
 

@@ -158,3 +158,16 @@ def test_colorize_when_shipped(page: Page, tmp_path: Path, real_data):
     expect(page.locator("#col-results .column")).to_have_count(2, timeout=30_000)
     assert _images_loaded(page, "#col-results img") == 2
     page.screenshot(path=str(tmp_path / "colorize.png"), full_page=True)
+
+
+def test_restyle_shows_original_translated_and_reconstructed(page: Page, tmp_path: Path, real_data):
+    expect(page.locator("#tab-restyle")).to_be_visible()  # pretrained:fabric-cyclegan is shipped
+    page.click("#tab-restyle")
+    page.click("#res-pick")
+    expect(page.locator("#res-picker figure")).to_have_count(10, timeout=30_000)
+    page.locator("#res-picker figure").nth(3).click()
+    page.select_option("#res-fabric", "denim")
+    page.click("#res-run")
+    expect(page.locator("#res-results .column")).to_have_count(3, timeout=30_000)
+    assert _images_loaded(page, "#res-results img") == 3
+    page.screenshot(path=str(tmp_path / "restyle.png"), full_page=True)

@@ -580,7 +580,7 @@ def test_evaluate_command_picks_the_colour_judge_for_rgb_images(
         colour_judge.judge_source = source
         return colour_judge
 
-    monkeypatch.setattr(evaluate_cli, "load_judge", load)
+    monkeypatch.setattr("fashiongan.metrics.features.load_judge", load)  # where evaluate finds it when called
     np.savez(tmp_path / "rgb.npz", images=train.images.transpose(0, 2, 3, 1)[:40], labels=train.labels[:40],
              colours=train.colours[:40])
     result = CliRunner().invoke(app, ["evaluate", "--images", str(tmp_path / "rgb.npz"), "--n", "30", "--json"])
@@ -602,7 +602,7 @@ def test_evaluate_command_scores_a_colour_generator_with_its_classes_and_colours
     evaluate_cli.register(app)
     colour_judge = random_colour_judge(small_coloured["train"].images[-100:])
     asked = []
-    monkeypatch.setattr(evaluate_cli, "load_judge", lambda source: asked.append(source) or colour_judge)
+    monkeypatch.setattr("fashiongan.metrics.features.load_judge", lambda source: asked.append(source) or colour_judge)
     torch.manual_seed(0)
     generator = nets.build("dcgan_generator", num_classes=10, num_colours=12, channels=3, width=8, hidden=32)
     hub.save_pretrained(tmp_path / "gen", {"generator": generator}, {"model": "acgan", "conditional": True})

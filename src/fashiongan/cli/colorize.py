@@ -9,14 +9,8 @@ import typer
 from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
-from fashiongan.cli.common import console, err_console, print_json
+from fashiongan.cli.common import console, err_console, plan_outputs, print_json
 from fashiongan.errors import FashionGANError
-
-
-def _outputs(inputs: list[Path], folder: Path) -> list[Path]:
-    """One PNG per input in ``folder``, named after it (the full name where two inputs share a stem)."""
-    stems = [p.stem for p in inputs]
-    return [folder / f"{p.stem if stems.count(p.stem) == 1 else p.name}.png" for p in inputs]
 
 
 def colorize(
@@ -39,23 +33,7 @@ def colorize(
         _test_sheet(model, test_items, colour, out or Path("colorized-test-items.png"), as_json)
         return
     tag = "colorized" if index is None else colored.colour_name(index).replace(" ", "-")
-    if input.is_dir():
-        inputs = lib.image_files(input)
-        folder = out if out is not None else Path(f"{input.resolve().name}-{tag}")
-        if folder.suffix.lower() in lib.IMAGE_SUFFIXES:
-            raise FashionGANError(f"--input {input} is a folder, so --out must be a folder, not {folder}")
-        outputs = _outputs(inputs, folder)
-    elif input.exists():
-        inputs = [input]
-        target = out if out is not None else Path(f"{input.stem}-{tag}.png")
-        if target.suffix.lower() not in lib.IMAGE_SUFFIXES:
-            raise FashionGANError(f"--out {target} must end in .png, .jpg or .jpeg")
-        outputs = [target]
-    else:
-        raise FashionGANError(f"--input {input} does not exist")
-    overwritten = {p.resolve() for p in inputs} & {p.resolve() for p in outputs}
-    if overwritten:
-        raise FashionGANError(f"the output would overwrite the input {sorted(overwritten)[0]}; choose another --out")
+    inputs, outputs = plan_outputs(input, out, tag, lib.image_files)
     bar = Progress(TextColumn("[bold]colorize"), BarColumn(), MofNCompleteColumn(),
                    disable=as_json or len(inputs) == 1, console=err_console)
     task = bar.add_task("colorize", total=len(inputs))

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import json
-from typing import Any
+from pathlib import Path
+from typing import Any, Callable
 
 import typer
 from rich.console import Console
@@ -58,3 +59,31 @@ def budget(epochs: int | None, steps: int | None, minutes: float | None, batch_s
     if batch_size is not None:
         train["batch_size"] = batch_size
     return train
+
+
+OUTPUT_SUFFIXES = (".png", ".jpg", ".jpeg")
+
+
+def plan_outputs(input: Path, out: Path | None, tag: str, images_in: Callable[[Path], list[Path]]) -> tuple[list[Path], list[Path]]:
+    """(input files, output files) of an image-to-image command, checked before any work: a file gives one
+    output (``out`` or INPUT-TAG.png here), a folder ``images_in(folder)`` each into a folder (``out`` or
+    INPUT-TAG/), named after its input (the full name where two inputs share a stem); never onto an input."""
+    if input.is_dir():
+        inputs = images_in(input)
+        folder = out if out is not None else Path(f"{input.resolve().name}-{tag}")
+        if folder.suffix.lower() in OUTPUT_SUFFIXES:
+            raise FashionGANError(f"--input {input} is a folder, so --out must be a folder, not {folder}")
+        stems = [p.stem for p in inputs]
+        outputs = [folder / f"{p.stem if stems.count(p.stem) == 1 else p.name}.png" for p in inputs]
+    elif input.exists():
+        inputs = [input]
+        target = out if out is not None else Path(f"{input.stem}-{tag}.png")
+        if target.suffix.lower() not in OUTPUT_SUFFIXES:
+            raise FashionGANError(f"--out {target} must end in .png, .jpg or .jpeg")
+        outputs = [target]
+    else:
+        raise FashionGANError(f"--input {input} does not exist")
+    overwritten = {p.resolve() for p in inputs} & {p.resolve() for p in outputs}
+    if overwritten:
+        raise FashionGANError(f"the output would overwrite the input {sorted(overwritten)[0]}; choose another --out")
+    return inputs, outputs

@@ -13,10 +13,7 @@ from fashiongan import sampling
 from fashiongan.cli.common import console, err_console, print_json
 from fashiongan.cli import restyle
 from fashiongan.errors import FashionGANError
-from fashiongan.metrics import evaluate_images, floor, judge_for, load_images, load_judge
-from fashiongan.metrics.generative import MAX_FLOOR, MIN_IMAGES
-from fashiongan.metrics.inputs import channels_of
-from fashiongan.metrics.fabric import is_translation
+from fashiongan.metrics.inputs import MAX_FLOOR, MIN_IMAGES
 
 
 def checked_n(n: int) -> int:
@@ -57,6 +54,10 @@ def evaluate(
     seed: int = typer.Option(0, "--seed", help="Seed for subsets; the same seed gives the same numbers."),
 ) -> None:
     """FID, KID, precision/recall, Inception-style score, label and colour accuracy, all measured by one judge."""
+    from fashiongan.metrics import evaluate_images, floor, judge_for, load_images, load_judge  # torchmetrics: only when scoring
+    from fashiongan.metrics.fabric import is_translation
+    from fashiongan.metrics.inputs import channels_of
+
     if checkpoint is not None and images is not None:
         raise FashionGANError("score either --checkpoint or --images, not both")
     if checkpoint is None and images is None and not show_floor:

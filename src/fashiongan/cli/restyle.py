@@ -11,7 +11,7 @@ from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
 from fashiongan.atomic import atomic_write
-from fashiongan.cli.common import console, err_console, print_json
+from fashiongan.cli.common import console, err_console, plan_outputs, print_json
 from fashiongan.errors import FashionGANError
 
 SUFFIXES = {".png": "PNG", ".jpg": "JPEG", ".jpeg": "JPEG"}
@@ -65,35 +65,21 @@ def restyle(
 
 
 def _plan(input: Path | None, out: Path | None, to: str) -> tuple[list[Path], list[Path]]:
-    """(input files, output files), checked: outputs named after inputs, never onto an input."""
-    from fashiongan.data.folders import IMAGE_SUFFIXES
-
-    tag = to.strip().lower().replace(" ", "-")
+    """(input files, output files), checked; none without --input (the triplet of built-in test items)."""
     if input is None:
         if out is not None:
             raise FashionGANError("--out needs --input (without it only --triplet is written, from the built-in test items)")
         return [], []
-    if input.is_dir():
-        inputs = sorted(p for p in input.iterdir() if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES)
-        if not inputs:
-            raise FashionGANError(f"{input} holds no images ({', '.join(IMAGE_SUFFIXES)})")
-        folder = out if out is not None else Path(f"{input.resolve().name}-{tag}")
-        if folder.suffix.lower() in SUFFIXES:
-            raise FashionGANError(f"--input {input} is a folder, so --out must be a folder, not {folder}")
-        stems = [p.stem for p in inputs]
-        outputs = [folder / f"{p.stem if stems.count(p.stem) == 1 else p.name}.png" for p in inputs]
-    elif input.exists():
-        inputs = [input]
-        target = out if out is not None else Path(f"{input.stem}-{tag}.png")
-        if target.suffix.lower() not in SUFFIXES:
-            raise FashionGANError(f"--out {target} must end in .png, .jpg or .jpeg")
-        outputs = [target]
-    else:
-        raise FashionGANError(f"--input {input} does not exist")
-    overwritten = {p.resolve() for p in inputs} & {p.resolve() for p in outputs}
-    if overwritten:
-        raise FashionGANError(f"the output would overwrite the input {sorted(overwritten)[0]}; choose another --out")
-    return inputs, outputs
+    return plan_outputs(input, out, to.strip().lower().replace(" ", "-"), _images_in)
+
+
+def _images_in(folder: Path) -> list[Path]:
+    from fashiongan.data.folders import IMAGE_SUFFIXES
+
+    inputs = sorted(p for p in folder.iterdir() if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES)
+    if not inputs:
+        raise FashionGANError(f"{folder} holds no images ({', '.join(IMAGE_SUFFIXES)})")
+    return inputs
 
 
 def _test_items(translator, source: str, n: int) -> list:

@@ -29,14 +29,12 @@ from fashiongan.metrics.features import (
     check_compatible, extract, judge_fingerprint, judge_for, judge_name, judge_outputs, load_judge, progress_bar,
     reference_features, reference_set,
 )
-from fashiongan.metrics.inputs import check_colours, check_images, check_labels
+from fashiongan.metrics.inputs import MAX_FLOOR, MIN_IMAGES, check_colours, check_images, check_labels
 
 KID_SUBSET_SIZE = 1000
 KID_SUBSETS = 100
 PR_NEIGHBOURS = 3
 IS_SPLITS = 10
-MIN_IMAGES = 10
-MAX_FLOOR = 60_000
 INCEPTION_TIMEOUT_S = 20
 INCEPTION_WEIGHTS = "weights-inception-2015-12-05-6726825d.pth"
 

@@ -28,6 +28,8 @@ from fashiongan.errors import FashionGANError
 SIZE = 28
 CHANNELS = (1, 3)
 FLOAT_TOLERANCE = 1e-3
+MIN_IMAGES = 10  # fewer and the scores mean nothing
+MAX_FLOOR = 60_000  # real images to score at most: the training set
 MIN_SIDE, MAX_SIDE = 8, 1024  # files to score: a judge sees 28x28, so huge images only cost memory
 LUMA = (0.299, 0.587, 0.114)  # ITU-R BT.601, what Pillow's convert("L") uses
 _GRAY_MODES = {"1", "L", "LA", "I", "I;16", "I;16B", "I;16L", "F"}

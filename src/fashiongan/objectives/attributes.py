@@ -13,7 +13,6 @@ from typing import Any, Callable, Mapping
 
 import torch
 import torch.nn.functional as F
-from torchmetrics.functional.classification import multilabel_auroc, multilabel_f1_score
 
 from fashiongan.data.datasets import resize
 from fashiongan.data.folders import AttributeVocabulary
@@ -65,6 +64,8 @@ def vocabulary_of(hp: Mapping[str, Any], outputs: int) -> AttributeVocabulary:
 def score(probs: torch.Tensor, targets: torch.Tensor, vocab: AttributeVocabulary) -> dict[str, float]:
     """Mean and lowest AUC, exact match, per-column accuracy, per-value AUC and F1. A value with no
     positive or no negative example in ``targets`` has no AUC or F1 and is left out."""
+    from torchmetrics.functional.classification import multilabel_auroc, multilabel_f1_score  # slow to import: on use
+
     truth = (targets > THRESHOLD).int()
     scored = ((truth.sum(0) > 0) & (truth.sum(0) < len(truth))).nonzero().flatten()
     names = vocab.names
