@@ -88,13 +88,13 @@ def main() -> None:
         for stream in (False, True):
             runs[stream].append(images_per_second(root, stream, args))
     memory = statistics.median(runs[False])
-    command = f"`python benchmarks/streaming.py {' '.join(shlex.quote(a) for a in sys.argv[1:])}`".replace("` ", "`").rstrip()
+    command = " ".join(["python benchmarks/streaming.py", *(shlex.quote(a) for a in sys.argv[1:])])
     where, date = describe(), datetime.date.today().isoformat()
     print(f"# {' '.join(shlex.quote(a) for a in sys.argv)}\n\n### Streaming from disk\n\n{HEADER}")
     for stream, name, lanes in ((False, "in memory", f"{args.threads} + 0"), (True, "streamed (JPEG decode in workers)", f"{args.threads} + {args.workers}")):
         rate = statistics.median(runs[stream])
         print(f"| {name} | {args.n} | {args.size} | {args.batch_size} | {lanes} | {rate:.0f} | {memory / rate:.2f}x |"
-              f" {command} | {where} | {date} |")
+              f" `{command}` | {where} | {date} |")
 
 
 if __name__ == "__main__":

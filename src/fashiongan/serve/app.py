@@ -174,7 +174,7 @@ def create_app(capabilities: Optional[Capabilities] = None, models: Optional[Mod
             raise FashionGANError(f"{chosen.source} takes no attributes; generators that do: {', '.join(takers) or 'none shipped'}")
         with gate:
             drawn = sampling.sample(nets.generator(body.model), body.n, label=body.label, seed=body.seed, colour=body.colour,
-                                    attributes=body.attributes if chosen.attributes else None)
+                                    attributes=body.attributes or None)
         shown = sampling.resize(drawn.images, 2 * drawn.images.shape[1])
         grid = grid_image(shown, min(body.n, 8), scale=1)
         return {
