@@ -19,7 +19,7 @@ from torch import nn
 
 from fashiongan import hub
 from fashiongan.data.datasets import USER_IMAGE_SIZE, attribute_vocabulary, load_training_data, with_source
-from fashiongan.data.folders import IMAGE_SUFFIXES, AttributeVocabulary, decode, to_rgb
+from fashiongan.data.folders import AttributeVocabulary, decode, images_in, to_rgb
 from fashiongan.data.transforms import to_float
 from fashiongan.errors import CheckpointError, DataError, FashionGANError
 from fashiongan.objectives.attributes import probabilities, score, vocabulary_of
@@ -172,10 +172,7 @@ def image_paths(source: str | Path) -> list[Path]:
     """An image file, or the images of a folder (sorted); one-line errors for a missing path or an empty folder."""
     path = Path(source).expanduser()
     if path.is_dir():
-        found = sorted(p for p in path.iterdir() if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES)
-        if not found:
-            raise DataError(f"{path} holds no images ({', '.join(IMAGE_SUFFIXES)})")
-        return found
+        return images_in(path)
     if not path.is_file():
         raise DataError(f"{path} does not exist")
     return [path]

@@ -61,7 +61,7 @@ def budget(epochs: int | None, steps: int | None, minutes: float | None, batch_s
     return train
 
 
-OUTPUT_SUFFIXES = (".png", ".jpg", ".jpeg")
+OUTPUT_FORMATS = {".png": "PNG", ".jpg": "JPEG", ".jpeg": "JPEG"}  # what image commands write, by suffix
 
 
 def plan_outputs(input: Path, out: Path | None, tag: str, images_in: Callable[[Path], list[Path]]) -> tuple[list[Path], list[Path]]:
@@ -71,14 +71,14 @@ def plan_outputs(input: Path, out: Path | None, tag: str, images_in: Callable[[P
     if input.is_dir():
         inputs = images_in(input)
         folder = out if out is not None else Path(f"{input.resolve().name}-{tag}")
-        if folder.suffix.lower() in OUTPUT_SUFFIXES:
+        if folder.suffix.lower() in OUTPUT_FORMATS:
             raise FashionGANError(f"--input {input} is a folder, so --out must be a folder, not {folder}")
         stems = [p.stem for p in inputs]
         outputs = [folder / f"{p.stem if stems.count(p.stem) == 1 else p.name}.png" for p in inputs]
     elif input.exists():
         inputs = [input]
         target = out if out is not None else Path(f"{input.stem}-{tag}.png")
-        if target.suffix.lower() not in OUTPUT_SUFFIXES:
+        if target.suffix.lower() not in OUTPUT_FORMATS:
             raise FashionGANError(f"--out {target} must end in .png, .jpg or .jpeg")
         outputs = [target]
     else:

@@ -11,10 +11,9 @@ from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
 from fashiongan.atomic import atomic_write
-from fashiongan.cli.common import console, err_console, plan_outputs, print_json
+from fashiongan.cli.common import OUTPUT_FORMATS, console, err_console, plan_outputs, print_json
 from fashiongan.errors import FashionGANError
 
-SUFFIXES = {".png": "PNG", ".jpg": "JPEG", ".jpeg": "JPEG"}
 
 
 def restyle(
@@ -33,7 +32,7 @@ def restyle(
     translator = lib.load(checkpoint, device)
     source, _, _ = translator.direction(to)
     inputs, outputs = _plan(input, out, to)
-    if triplet is not None and triplet.suffix.lower() not in SUFFIXES:
+    if triplet is not None and triplet.suffix.lower() not in OUTPUT_FORMATS:
         raise FashionGANError(f"--triplet {triplet} must end in .png, .jpg or .jpeg")
     if not inputs and triplet is None:
         raise FashionGANError("nothing to write: give --input IMAGE|DIR, or --triplet FILE for the built-in test items")
@@ -70,16 +69,9 @@ def _plan(input: Path | None, out: Path | None, to: str) -> tuple[list[Path], li
         if out is not None:
             raise FashionGANError("--out needs --input (without it only --triplet is written, from the built-in test items)")
         return [], []
-    return plan_outputs(input, out, to.strip().lower().replace(" ", "-"), _images_in)
+    from fashiongan.data.folders import images_in
 
-
-def _images_in(folder: Path) -> list[Path]:
-    from fashiongan.data.folders import IMAGE_SUFFIXES
-
-    inputs = sorted(p for p in folder.iterdir() if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES)
-    if not inputs:
-        raise FashionGANError(f"{folder} holds no images ({', '.join(IMAGE_SUFFIXES)})")
-    return inputs
+    return plan_outputs(input, out, to.strip().lower().replace(" ", "-"), images_in)
 
 
 def _test_items(translator, source: str, n: int) -> list:
@@ -96,7 +88,7 @@ def _test_items(translator, source: str, n: int) -> list:
 
 def _write(result, path: Path) -> None:
     image: Image.Image = result.image("translated")
-    fmt = SUFFIXES[path.suffix.lower()]
+    fmt = OUTPUT_FORMATS[path.suffix.lower()]
     if fmt == "JPEG":
         image = image.convert("RGB")
     path.parent.mkdir(parents=True, exist_ok=True)

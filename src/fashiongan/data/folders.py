@@ -91,8 +91,12 @@ def to_rgb(img: Image.Image, size: int | None = None) -> np.ndarray:
     return np.asarray(rgb, dtype=np.uint8)
 
 
-def _images_in(directory: Path) -> list[Path]:
-    return sorted(p for p in directory.iterdir() if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES)
+def images_in(directory: Path, required: bool = True) -> list[Path]:
+    """The image files of a folder (not its sub-folders), sorted; none is a one-line error when ``required``."""
+    found = sorted(p for p in directory.iterdir() if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES)
+    if required and not found:
+        raise DataError(f"{directory} holds no images ({', '.join(IMAGE_SUFFIXES)})")
+    return found
 
 
 def read_folder(root: Path) -> ImageTable:
@@ -100,7 +104,7 @@ def read_folder(root: Path) -> ImageTable:
     classes = sorted(p.name for p in root.iterdir() if p.is_dir() and not p.name.startswith("."))
     files, labels = [], []
     for index, name in enumerate(classes):
-        found = _images_in(root / name)
+        found = images_in(root / name, required=False)
         files += found
         labels += [index] * len(found)
     used = sorted({classes[i] for i in labels})

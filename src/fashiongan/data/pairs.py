@@ -16,7 +16,7 @@ import numpy as np
 import torch
 
 from fashiongan.data.decoded import decode_files
-from fashiongan.data.folders import IMAGE_SUFFIXES
+from fashiongan.data.folders import images_in
 from fashiongan.errors import DataError, FashionGANError
 
 DOMAINS = ("A", "B")
@@ -33,10 +33,7 @@ def domain_files(root: Path, split: str, domain: str, required: bool = True) -> 
         raise DataError(
             f"{root} has no {folder.name} folder; a pair folder holds trainA and trainB (and testA, testB to evaluate)"
         )
-    files = sorted(p for p in folder.iterdir() if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES)
-    if required and not files:
-        raise DataError(f"{folder} holds no images ({', '.join(IMAGE_SUFFIXES)})")
-    return files
+    return images_in(folder, required)
 
 
 def decode_domain(files: list[Path], size: int, channels: int) -> torch.Tensor:
