@@ -57,13 +57,14 @@ INTRO = """Regenerate with `python benchmarks/fabric.py` (see its docstring). Ar
 PatchGAN width 32), `cyclegan-resnet9` (9 blocks), `cyclegan-source-d` (the fourth source's 5-layer
 discriminator, width 64); each trained for the same CPU minutes (a step budget from its measured throughput,
 so the linear decay completes), then scored per direction by `fashiongan evaluate`'s metrics: fabric accuracy
-(the fabric judge), garment kept (the colour judge's class), foreground mask IoU, KID to the target test
+(the fabric judge), garment kept (the colour judge gives the output the true class) and agreed (the class it
+gives the input), foreground mask IoU, KID to the target test
 items (colour judge features), cycle L1, and SSIM to the paired ground truth with the identity mapping's
 SSIM as the floor."""
 THROUGHPUT_HEADER = ("| config | px | batch | train images/s | inference images/s | G parameters | D parameters | threads | "
                      "command | machine | date |\n|---|---:|---:|---:|---:|---:|---:|---:|---|---|---|")
-QUALITY_HEADER = ("| arm | CPU min | steps | direction | fabric acc. | garment kept | mask IoU | KID | cycle L1 | "
-                  "SSIM (identity) | command | machine | date |\n|---|---:|---:|---|---:|---:|---:|---:|---:|---:|---|---|---|")
+QUALITY_HEADER = ("| arm | CPU min | steps | direction | fabric acc. | garment kept | garment agreed | mask IoU | KID | "
+                  "cycle L1 | SSIM (identity) | command | machine | date |\n|---|---:|---:|---|---:|---:|---:|---:|---:|---:|---:|---|---|---|")
 
 
 # ---------------------------------------------------------------- throughput
@@ -154,7 +155,7 @@ def quality_rows(record: dict, scores: dict, where: str, date: str) -> dict[str,
         fabric = "—" if m["fabric_accuracy"] is None else f"{m['fabric_accuracy']:.1%}"
         rows[f"{record['arm']} {direction}"] = (
             f"| {record['arm']} | {record['minutes']:g} | {record['steps']} | {direction} | {fabric} | "
-            f"{m['garment_kept']:.1%} | {m['mask_iou']:.3f} | {m['kid_mean']:.4f} | {m['cycle_l1']:.4f} | "
+            f"{m['garment_kept']:.1%} | {m['garment_agreed']:.1%} | {m['mask_iou']:.3f} | {m['kid_mean']:.4f} | {m['cycle_l1']:.4f} | "
             f"{m['truth_ssim']:.3f} ({floor['truth_ssim']:.3f}) | `{record['command']}` | {where} | {date} |")
     return rows
 

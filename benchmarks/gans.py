@@ -76,7 +76,7 @@ class Trainer:
         objective = objectives.get(self.config.model)
         torch.manual_seed(self.config.seed)
         data = load_training_data(self.config.data)
-        self.data, self.augment = data.train, data.augment
+        self.data = data
         self.nets = {role: net_registry.build(s["arch"], **s.get("kwargs", {})) for role, s in self.config.nets.items()}
         if self.channels_last:
             self.nets = {role: net.to(memory_format=torch.channels_last) for role, net in self.nets.items()}
@@ -92,10 +92,8 @@ class Trainer:
 
     def step(self) -> None:
         i = self.step_index
-        epoch, index = divmod(i, self.per_epoch)
-        batch = engine._batch(self.data, self.config.seed, epoch, index, self.batch_size, self.dist)
-        if self.augment is not None:
-            batch = self.augment(batch, torch.Generator().manual_seed(i))
+        batch = next(self.data.batches(self.config.seed, i, self.per_epoch, self.batch_size))
+        batch = self.data.prepare(batch, torch.Generator().manual_seed(i))
         if self.channels_last:
             batch = engine._channels_last(batch)
         self.ctx.step = i

@@ -9,9 +9,12 @@ import pytest
 import torch
 
 from fashiongan import hub, metrics, nets
-from fashiongan.data import colored
+from fashiongan.data import colored, fabrics
+from fashiongan.data.datasets import UNKNOWN_COLOUR, load_training_data
 from fashiongan.data.transforms import to_float
 from fashiongan.errors import FashionGANError
+from fashiongan.objectives.base import Context
+from fashiongan.objectives.colour_judge import two_head_loss
 from fashiongan.train import fit, load_config
 
 
@@ -41,7 +44,7 @@ def test_standardised_shading_ignores_the_paint(real_data: Path) -> None:
 
 def test_colour_judge_trains_through_the_engine_and_scores(tmp_path: Path, real_data: Path) -> None:
     config = load_config("colour-judge", overrides={
-        "data": {"limit": 256}, "nets": {"classifier": {"kwargs": {"width": 8, "feature_dim": 32}}},
+        "data": {"limit": 256, "fabric_items": 16}, "nets": {"classifier": {"kwargs": {"width": 8, "feature_dim": 32}}},
         "train": {"steps": 6, "batch_size": 32},
     })
     assert config.data["name"] == "colored" and config.data["mode"] == "catalogue"
@@ -56,12 +59,40 @@ def test_colour_judge_trains_through_the_engine_and_scores(tmp_path: Path, real_
         load_config("colour-judge", overrides={"objective": {"colour_weight": 0}})
 
 
+def test_fabric_items_teach_the_class_head_only(real_data: Path) -> None:
+    data = load_training_data({"name": "colored", "limit": 40, "fabric_items": 6, "eval_split": None})
+    train = data.train
+    assert len(train["label"]) == 40 + 2 * 6 and train["image"].shape[1:] == (3, 28, 28)
+    fabric = train["colour"] == UNKNOWN_COLOUR
+    assert fabric.sum() == 12 and not fabric[:40].any()
+    for i, name in enumerate(fabrics.FABRICS):  # each fabric's items, at the coloured items' 28 px, with their classes
+        rendered = fabrics.load("train", name, 0, 6)
+        assert torch.equal(train["label"][40 + 6 * i: 46 + 6 * i], torch.from_numpy(rendered.labels.copy()))
+
+    torch.manual_seed(0)
+    judge = nets.build("colour_judge", width=8, feature_dim=32)
+    ctx = Context(0, {}, {}, 0, torch.device("cpu"))
+    judge.eval()  # no dropout or batch statistics: the same features in every call
+    both = two_head_loss({"classifier": judge}, {k: v[30:46] for k, v in train.items()}, ctx)
+    known = two_head_loss({"classifier": judge}, {k: v[30:40] for k, v in train.items()}, ctx)
+    torch.testing.assert_close(both["colour_loss"], known["colour_loss"])  # fabric items add nothing to the colour head
+    torch.testing.assert_close(both["colour_accuracy"], known["colour_accuracy"])
+    assert not torch.isclose(both["class_loss"], known["class_loss"])  # ...but they do to the class head
+    with pytest.raises(FashionGANError, match="fabric_items must be a whole number"):
+        load_training_data({"name": "colored", "limit": 8, "fabric_items": -3})
+
+
 def test_the_shipped_colour_judge_knows_class_and_colour(real_data: Path) -> None:
     judge = metrics.load_judge(metrics.COLOUR_JUDGE)
-    assert metrics.judge_data(judge) == {"name": "colored", "mode": "catalogue", "augment": {"flip": True, "shift": 2}}
+    assert metrics.judge_data(judge) == {
+        "name": "colored", "mode": "catalogue", "fabric_items": 10000, "augment": {"flip": True, "shift": 2}}
     items = colored.load("test", "catalogue", 0, limit=1000)
     out = metrics.judge_outputs(judge, items.images)
-    assert metrics.label_accuracy(out.logits, items.labels) >= 0.9
+    assert metrics.label_accuracy(out.logits, items.labels) >= 0.92
     assert metrics.colour_accuracy(out.colour_logits, items.colours) >= 0.98
+    for fabric in fabrics.FABRICS:  # it knows the garment in leather and denim too (restyle's garment kept)
+        rendered = fabrics.load("test", fabric, 0, 300)
+        judged = metrics.judge_outputs(judge, rendered.images).logits
+        assert metrics.label_accuracy(judged, rendered.labels) >= 0.85
     weights = hub.resolve(metrics.COLOUR_JUDGE) / hub.WEIGHTS_FILE
     assert weights.stat().st_size < 3 * 2**20

@@ -298,6 +298,7 @@ def test_translation_scores_per_direction_with_identity_floor_and_truth_ceiling(
         assert model["n"] == 6 and 0 <= model["fabric_accuracy"] <= 1 and 0 <= model["cycle_l1"] <= 1
         assert 0 <= model["truth_ssim"] <= 1 and model["kid_mean"] == model["kid_mean"]
         assert identity["mask_iou"] == 1.0 and identity["fabric_accuracy"] == 0.0 and "cycle_l1" not in identity
+        assert identity["garment_agreed"] == 1.0 and 0 <= model["garment_agreed"] <= 1  # the input agrees with itself
         assert identity["truth_l1"] > 0.05  # the input is not already the target fabric
         assert truth["fabric_accuracy"] == 1.0 and truth["mask_iou"] > 0.9
 

@@ -132,6 +132,26 @@ def test_resume_of_a_two_phase_gan_with_n_critic_and_ema_matches_an_uninterrupte
     assert not torch.equal(weights[key], weights[key.replace("generator.", "generator_ema.", 1)])
 
 
+def test_resume_of_projgan_with_r1_and_diffaugment_matches_an_uninterrupted_run(
+    data_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The recipe's random pieces (DiffAugment's draws, R1 every other step, spectral norm's power-iteration
+    vectors) all resume exactly."""
+    config = gan_config(data_dir, "projgan", ema_decay=0.9)
+    config.objective.update(r1=0.5, r1_every=2, diffaugment="translation,cutout,brightness,contrast")
+    fit(config, tmp_path / "whole", progress=False)
+    with monkeypatch.context() as patch:
+        crash_at(patch, step=7, phase="D")
+        with pytest.raises(Killed):
+            fit(config, tmp_path / "crashed", progress=False)
+    assert saved_step(tmp_path / "crashed") == 6
+    fit(config, tmp_path / "crashed", resume=tmp_path / "crashed", progress=False)
+    assert_identical(tmp_path / "whole", tmp_path / "crashed")
+    state = load_file(tmp_path / "crashed" / hub.TRAINING_FILE)
+    assert state["history.D/r1.step"].tolist() == [0, 2, 4, 6, 8, 10]
+    assert any(k.endswith("parametrizations.weight.0._u") for k in state)  # spectral norm's vectors are saved
+
+
 def test_same_seed_gives_identical_weights_and_another_seed_different_ones(
     data_dir: Path, uninterrupted: Path, tmp_path: Path
 ) -> None:
@@ -274,8 +294,8 @@ def test_models_lists_the_generators_found_from_the_packaged_configs() -> None:
     result = runner.invoke(app, ["models", "--json"])
     assert result.exit_code == 0, result.output
     rows = {row["name"]: row for row in json.loads(result.output)}
-    expected = {"gan", "dcgan", "cgan", "acgan", "acgan-small", "infogan", "wgan", "wgan-gp", "lsgan", "dragan", "began", "ebgan",
-                "acgan-colour", "dcgan-color64", "vae-source", "cvae"}
+    expected = {"gan", "dcgan", "cgan", "acgan", "acgan-small", "acgan-fast", "projgan", "projgan-fast", "infogan", "wgan",
+                "wgan-gp", "lsgan", "dragan", "began", "ebgan", "acgan-colour", "dcgan-color64", "vae-source", "cvae"}
     assert set(rows) == expected  # the classifier configs (cnn, mlp, evaluator) are not generators
     from fashiongan import objectives
 
@@ -283,9 +303,10 @@ def test_models_lists_the_generators_found_from_the_packaged_configs() -> None:
     assert rows["cgan"]["conditional"] and not rows["dcgan"]["conditional"]
     assert rows["dcgan"]["batch_size"] == load_config("dcgan").train["batch_size"]
     assert [m.name for m in generator_models()] == sorted(expected)
-    # a shipped checkpoint sits with the config that builds its main net (its config.json names only the objective)
+    # a shipped checkpoint sits with the config it was trained with (acgan-small and acgan-fast share the generator)
     shipped = {name: row["shipped"] for name, row in rows.items() if row["shipped"]}
-    assert shipped == {"acgan-small": ["pretrained:acgan"], "acgan-colour": ["pretrained:acgan-colour"], "cvae": ["pretrained:cvae"]}
+    assert shipped == {"acgan-small": ["pretrained:acgan"], "acgan-fast": ["pretrained:acgan-fast"],
+                       "acgan-colour": ["pretrained:acgan-colour"], "cvae": ["pretrained:cvae"]}
     assert rows["cvae"]["attribute_conditional"] and not rows["vae-source"]["shipped"]
     table = runner.invoke(app, ["models"])
     assert table.exit_code == 0 and "wgan-gp" in table.output and "evaluator" not in table.output

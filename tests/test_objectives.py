@@ -21,11 +21,12 @@ from fashiongan.objectives import adversarial, infogan
 from fashiongan.objectives.base import Context
 from fashiongan.train import fit, load_config
 
-VARIANTS = ["gan", "dcgan", "cgan", "acgan", "infogan", "wgan", "wgan-gp", "lsgan", "dragan", "began", "ebgan"]
-CONDITIONAL = {"cgan", "acgan", "infogan"}
+VARIANTS = ["gan", "dcgan", "cgan", "acgan", "projgan", "infogan", "wgan", "wgan-gp", "lsgan", "dragan", "began", "ebgan"]
+CONDITIONAL = {"cgan", "acgan", "projgan", "infogan"}
 TINY = {
     "dcgan_generator": {"width": 8, "hidden": 32},
     "dcgan_discriminator": {"width": 8, "hidden": 32},
+    "projection_discriminator": {"width": 8, "hidden": 32},
     "autoencoder_discriminator": {"width": 8},
     "mlp_generator": {"hidden": [32, 64]},
     "mlp_discriminator": {"hidden": [64, 32]},
@@ -246,6 +247,10 @@ def test_conditional_report_has_a_row_per_class_from_fixed_noise() -> None:
     ("ebgan", {"margin": 0}, "margin"),
     ("infogan", {"info_weight": -1}, "info_weight"),
     ("infogan", {"real_label_weight": None}, "real_label_weight"),
+    ("projgan", {"loss": "wasserstein"}, "objective.loss"),
+    ("projgan", {"r1": -1}, "r1"),
+    ("projgan", {"r1_every": 0}, "r1_every"),
+    ("projgan", {"diffaugment": "translation,zoom"}, "zoom"),
 ])
 def test_bad_hyperparameters_are_rejected_before_training(name: str, hp: dict, message: str) -> None:
     with pytest.raises(FashionGANError, match=message):

@@ -66,8 +66,9 @@ def test_conditional_labels_by_name_index_list_or_cycling(cgan: Path) -> None:
 
 
 def test_bad_requests_are_one_line_errors(dcgan: Path, cgan: Path) -> None:
-    with pytest.raises(FashionGANError, match=r"unconditional, so it takes no label; conditional models: acgan, acgan-colour, acgan-small, cgan, infogan "
-                       r"\(ready to sample: pretrained:acgan, pretrained:acgan-colour\)"):
+    with pytest.raises(FashionGANError, match=r"unconditional, so it takes no label; conditional models: acgan, acgan-colour, acgan-fast, "
+                       r"acgan-small, cgan, infogan, projgan, projgan-fast \(ready to sample: pretrained:acgan, "
+                       r"pretrained:acgan-colour, pretrained:acgan-fast\)"):
         sampling.sample(dcgan, n=2, label="bag")
     with pytest.raises(FashionGANError, match="not a Fashion-MNIST class; use an index 0-9 or one of: T-shirt/top, Trouser"):
         sampling.sample(cgan, n=2, label="scarf")
@@ -142,18 +143,24 @@ def test_export_refuses_to_overwrite_a_run(ema_run: Path, tmp_path: Path) -> Non
     assert (other / hub.TRAINING_FILE).read_bytes() == b""
 
 
-def test_the_shipped_conditional_gan_makes_the_requested_classes_offline() -> None:
-    """pretrained:acgan is small, and the shipped judge sees the class it was asked for."""
+def test_the_shipped_generators_are_listed() -> None:
+    assert sampling.shipped_generators() == [
+        "pretrained:acgan", "pretrained:acgan-colour", "pretrained:acgan-fast", "pretrained:cvae"]
+
+
+@pytest.mark.parametrize("source", ["pretrained:acgan-fast", "pretrained:acgan"])
+def test_the_shipped_conditional_gans_make_the_requested_classes_offline(source: str) -> None:
+    """The default (acgan-fast) and the earlier pretrained:acgan are small, and the shipped judge sees the
+    class each was asked for."""
     from fashiongan.metrics import label_accuracy, load_judge
     from fashiongan.metrics.features import extract
 
-    assert sampling.shipped_generators() == ["pretrained:acgan", "pretrained:acgan-colour", "pretrained:cvae"]
-    weights = hub.resolve("pretrained:acgan") / hub.WEIGHTS_FILE
+    weights = hub.resolve(source) / hub.WEIGHTS_FILE
     assert weights.stat().st_size < 5 * 2**20
-    images, labels = sampling.sample("pretrained:acgan", n=200, seed=0)
+    images, labels = sampling.sample(source, n=200, seed=0)
     assert images.shape == (200, 28, 28) and np.bincount(labels).tolist() == [20] * 10
     assert label_accuracy(extract(load_judge(), images)[1], labels) >= 0.9
-    dresses = sampling.sample("pretrained:acgan", n=20, label="dress", seed=1)
+    dresses = sampling.sample(source, n=20, label="dress", seed=1)
     assert (dresses.labels == CLASSES.index("Dress")).all()
     assert label_accuracy(extract(load_judge(), dresses.images)[1], dresses.labels) >= 0.8
 

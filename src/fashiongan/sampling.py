@@ -81,23 +81,21 @@ def config_is_generator(config) -> bool:
 
 
 def generator_models() -> list[GeneratorModel]:
-    """The packaged configs whose objective's main net is a generator, each with the shipped checkpoints
-    whose main net it builds (same arch and arguments: a checkpoint records its objective, not its config)."""
+    """The packaged configs whose objective's main net is a generator, each with the shipped checkpoints it
+    trains (the same objective and nets as the training config a checkpoint records; its name is not kept)."""
     from fashiongan.train.config import load_config, packaged_configs
 
-    shipped_nets = {}
+    trained_by = {}
     for name in hub.shipped():
-        config = hub.read_config(f"{hub.PRETRAINED_PREFIX}{name}")
-        shipped_nets[f"{hub.PRETRAINED_PREFIX}{name}"] = config["nets"][config["main"]]
+        recorded = hub.read_config(f"{hub.PRETRAINED_PREFIX}{name}").get("train_config", {})
+        trained_by[f"{hub.PRETRAINED_PREFIX}{name}"] = (recorded.get("model"), recorded.get("nets"))
     found = []
     for name in packaged_configs():
         config = load_config(name)
         net = _main_net(config)
         if is_generator(net):
             objective = objectives.get(config.model)
-            spec = config.nets[objective.main]
-            shipped = tuple(source for source, main in shipped_nets.items()
-                            if main["arch"] == spec["arch"] and main.get("kwargs", {}) == spec.get("kwargs", {}))
+            shipped = tuple(source for source, recorded in trained_by.items() if recorded == (config.model, config.nets))
             found.append(GeneratorModel(
                 name, objective.name, objective.description, int(getattr(net, "num_classes", 0)) > 0,
                 int(config.train["batch_size"]), shipped,

@@ -97,6 +97,7 @@ def _write(result, path: Path) -> None:
 
 ROWS = (
     ("fabric accuracy", "fabric_accuracy", "{:.1%}"), ("garment kept (class)", "garment_kept", "{:.1%}"),
+    ("garment agreed (judge's class of the input)", "garment_agreed", "{:.1%}"),
     ("mask IoU", "mask_iou", "{:.3f}"), ("KID (lower is better)", "kid_mean", "{:.4f}"),
     ("cycle L1", "cycle_l1", "{:.4f}"), ("L1 to ground truth", "truth_l1", "{:.4f}"),
     ("SSIM to ground truth", "truth_ssim", "{:.3f}"),

@@ -64,7 +64,7 @@ class Augment:
             if flips is not None:
                 x = torch.where(flips.to(x.device).view(-1, 1, 1, 1), x.flip(-1), x)
             if offsets is not None:
-                x = _shift(x, offsets.to(x.device), self.shift, self.fill)
+                x = translate(x, offsets.to(x.device), self.shift, self.fill)
             if corners is not None:
                 x = _window(x, corners.to(x.device), self.crop, self.crop)
             out[key] = x
@@ -79,7 +79,7 @@ class Augment:
                             torch.randint(0, width - self.crop + 1, (n,), generator=generator)])
 
 
-def _shift(x: torch.Tensor, offsets: torch.Tensor, pad: int, fill: float) -> torch.Tensor:
+def translate(x: torch.Tensor, offsets: torch.Tensor, pad: int, fill: float) -> torch.Tensor:
     """Crop each padded example at its own (row, column) offset: a translation by offset - pad."""
     padded = F.pad(x, (pad, pad, pad, pad), value=fill)
     return _window(padded, offsets, *x.shape[-2:])

@@ -85,9 +85,13 @@ def _fashion_mnist(data_dir: str | None = None, limit: int | None = None, eval_s
 
 def _colored(
     mode: str = "catalogue", seed: int = 0, data_dir: str | None = None, limit: int | None = None,
-    eval_split: str | None = "test",
+    eval_split: str | None = "test", fabric_items: int = 0,
 ) -> TrainData:
-    """Coloured Fashion-MNIST: ``image`` RGB, ``gray`` its source item, ``label`` the class, ``colour`` the colour index."""
+    """Coloured Fashion-MNIST: ``image`` RGB, ``gray`` its source item, ``label`` the class, ``colour`` the colour index.
+
+    ``fabric_items``: also this many training items per fabric rendered in leather and denim (at the coloured
+    items' size, colour ``UNKNOWN_COLOUR``), so a judge trained on it knows a garment whatever its fabric (the
+    eval split stays plain coloured items)."""
 
     def tensors(split: str) -> TensorDict:
         data = colored.load(split, mode, seed, data_dir, limit)
@@ -96,7 +100,27 @@ def _colored(
             "label": torch.tensor(data.labels, dtype=torch.long), "colour": torch.tensor(data.colours),
         }
 
-    return TrainData(tensors("train"), tensors(eval_split) if eval_split else None)
+    train = tensors("train")
+    if fabric_items:
+        size = train["image"].shape[-1]
+        parts = [train, *(_in_fabric(fabric, seed, fabric_items, size, data_dir) for fabric in fabrics.FABRICS)]
+        train = {key: torch.cat([part[key] for part in parts]) for key in train}
+    return TrainData(train, tensors(eval_split) if eval_split else None)
+
+
+UNKNOWN_COLOUR = -100  # the colour index of items with no catalogue colour: cross-entropy's default ignore_index
+
+
+def _in_fabric(fabric: str, seed: int, count: int, size: int, data_dir: str | None) -> TensorDict:
+    """``count`` training items rendered in ``fabric``, in the coloured set's layout at its ``size``."""
+    if not isinstance(count, int) or isinstance(count, bool) or count < 0:
+        raise FashionGANError(f"data.fabric_items must be a whole number of items per fabric >= 0, got {count!r}")
+    part = fabrics.load("train", fabric, seed, count, data_dir)
+    image = resize(to_float(part.images), size)
+    return {
+        "image": image, "gray": image.mean(1, keepdim=True), "label": torch.from_numpy(part.labels.copy()),
+        "colour": torch.full((len(part.labels),), UNKNOWN_COLOUR, dtype=torch.long),
+    }
 
 
 def _attributes(seed: int = 0, data_dir: str | None = None, limit: int | None = None, eval_split: str | None = "test") -> TrainData:

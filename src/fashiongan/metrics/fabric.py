@@ -3,7 +3,9 @@
 - ``fabric_accuracy``: the fabric judge (``pretrained:fabric-classifier``, a small CNN trained on the two
   built-in domains) names the target fabric. Only for checkpoints whose domains are its fabrics.
 - ``garment_kept``: the colour judge's class head gives the output the input's class (the true class on
-  the built-in domains; on a user's, the class the judge gives the input); ``mask_iou``: intersection over
+  the built-in domains; on a user's, the class the judge gives the input), bounded by the judge's own accuracy;
+  ``garment_agreed``: it gives the output the class it gives the input (the garment unchanged, whether or
+  not the judge names it right: what a translation alone decides); ``mask_iou``: intersection over
   union of the input's and the output's foreground (pixels whose luminance is above the black background).
 - ``kid_mean``/``kid_std``: KID between the outputs and the target domain's test images, in the colour
   judge's features (lower is better; compare at the same n).
@@ -106,14 +108,17 @@ def score_outputs(
     target_fabric: int | None, reconstructed: torch.Tensor | None = None, seed: int = 0,
 ) -> dict[str, Any]:
     """The scores of ``outputs`` (translations of ``inputs`` into ``target``'s domain); see the module."""
-    judged_out = judge_outputs(judge, _rgb(outputs))
-    reference = inputs.labels if inputs.labels is not None else judge_outputs(judge, _rgb(inputs.images)).logits.argmax(1)
+    out = judge_outputs(judge, _rgb(outputs))
+    judged_out = out.logits.argmax(1)
+    judged_in = judge_outputs(judge, _rgb(inputs.images)).logits.argmax(1)
+    reference = inputs.labels if inputs.labels is not None else judged_in
     target_features = judge_outputs(judge, _rgb(target.images)).features
-    kid_mean, kid_std = kid(target_features, judged_out.features, seed=seed)
+    kid_mean, kid_std = kid(target_features, out.features, seed=seed)
     result: dict[str, Any] = {
         "n": len(outputs),
         "fabric_accuracy": None,
-        "garment_kept": float((judged_out.logits.argmax(1) == reference).float().mean()),
+        "garment_kept": float((judged_out == reference).float().mean()),
+        "garment_agreed": float((judged_out == judged_in).float().mean()),
         "mask_iou": mask_iou(inputs.images, outputs),
         "kid_mean": kid_mean,
         "kid_std": kid_std,
@@ -182,7 +187,7 @@ def evaluate_translation(
         }
         if source.truth is not None:  # the judges' ceiling (its KID and distances to itself say nothing)
             truth = score_outputs(source, source.truth, target, judge, scored, target_fabric, None, seed)
-            direction["truth"] = {k: truth[k] for k in ("n", "fabric_accuracy", "garment_kept", "mask_iou")}
+            direction["truth"] = {k: truth[k] for k in ("n", "fabric_accuracy", "garment_kept", "garment_agreed", "mask_iou")}
         results[f"{source.name}->{target.name}"] = direction
     return results
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 from typing import Any, Callable
 
 from torch import nn
@@ -25,6 +26,14 @@ def register(name: str) -> Callable[[Callable[..., nn.Module]], Callable[..., nn
 
 def architectures() -> list[str]:
     return sorted(_ARCHITECTURES)
+
+
+def defaults(arch: str) -> dict[str, Any]:
+    """An architecture's keyword defaults: what a config that leaves a setting out gets."""
+    if arch not in _ARCHITECTURES:
+        raise CheckpointError(f"unknown architecture {arch!r}; known: {', '.join(architectures())}")
+    parameters = inspect.signature(_ARCHITECTURES[arch]).parameters.values()
+    return {p.name: p.default for p in parameters if p.default is not inspect.Parameter.empty}
 
 
 def build(arch: str, **kwargs: Any) -> nn.Module:

@@ -14,6 +14,7 @@ _MODULES = {
     "dcgan": "dcgan",
     "cgan": "cgan",
     "acgan": "acgan",
+    "projgan": "projgan",
     "infogan": "infogan",
     "wgan": "wgan",
     "wgan-gp": "wgan_gp",

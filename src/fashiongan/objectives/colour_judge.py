@@ -1,7 +1,8 @@
 """The colour judge: one trunk learns the class and the colour name of coloured items (two cross-entropies).
 
-The loss is ``class + colour_weight * colour`` on the batch keys ``label`` and ``colour``; both heads
-read the same features, so those features know garment shape and colour, which is what FID and
+The loss is ``class + colour_weight * colour`` on the batch keys ``label`` and ``colour`` (items whose
+colour is ``UNKNOWN_COLOUR``, such as fabric renders, teach the class head only); both heads read the
+same features, so those features know garment shape and colour, which is what FID and
 precision/recall of RGB images need. Each epoch reports class and colour accuracy on the eval split.
 """
 
@@ -12,6 +13,7 @@ from typing import Any, Mapping
 import torch
 import torch.nn.functional as F
 
+from fashiongan.data.datasets import UNKNOWN_COLOUR
 from fashiongan.errors import FashionGANError
 from fashiongan.objectives.base import Batch, Context, Losses, Nets, Objective, Phase, Report
 
@@ -21,13 +23,15 @@ def two_head_loss(nets: Nets, batch: Batch, ctx: Context) -> Losses:
     features = judge.features(batch["image"])
     logits, colour_logits = judge.head(features), judge.colour_head(features)
     class_loss = F.cross_entropy(logits, batch["label"], label_smoothing=smoothing)
-    colour_loss = F.cross_entropy(colour_logits, batch["colour"], label_smoothing=smoothing)
+    known = batch["colour"] != UNKNOWN_COLOUR
+    colour_loss = F.cross_entropy(colour_logits, batch["colour"], label_smoothing=smoothing, reduction="sum")
+    colour_loss = colour_loss / known.sum().clamp_min(1)  # a mean over the items with a colour
     return {
         "loss": class_loss + float(ctx.hp.get("colour_weight", 1.0)) * colour_loss,
         "class_loss": class_loss,
         "colour_loss": colour_loss,
         "accuracy": (logits.argmax(1) == batch["label"]).float().mean(),
-        "colour_accuracy": (colour_logits.argmax(1) == batch["colour"]).float().mean(),
+        "colour_accuracy": (colour_logits.argmax(1) == batch["colour"])[known].float().mean(),
     }
 
 

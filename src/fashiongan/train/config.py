@@ -142,6 +142,7 @@ def validate(config: TrainConfig) -> None:
             raise FashionGANError(f"optim.{name}.schedule must be one of: {', '.join(SCHEDULES)}")
         if not float(opt.get("lr", 1e-3)) > 0:
             raise FashionGANError(f"optim.{name}.lr must be positive")
+    _check_combinations(config)
     for phase in objective.phases(config.objective):
         if phase.optimizer not in config.optim:
             raise FashionGANError(f"model {config.model!r} needs an optimiser {phase.optimizer!r} in `optim`")
@@ -159,3 +160,16 @@ def validate(config: TrainConfig) -> None:
     decay = t.get("ema_decay")
     if decay is not None and not 0 < float(decay) < 1:
         raise FashionGANError("train.ema_decay must lie strictly between 0 and 1")
+
+
+def _check_combinations(config: TrainConfig) -> None:
+    """Recipe pieces that each work but not together: one line naming both."""
+    spec = config.nets.get("discriminator")
+    if not isinstance(spec, Mapping):
+        return
+    settings = {**net_registry.defaults(spec["arch"]), **spec.get("kwargs", {})}
+    if settings.get("spectral_norm") and config.model == "wgan":
+        raise FashionGANError(
+            "spectral norm (nets.discriminator.kwargs.spectral_norm) and weight clipping (model wgan) do not combine: "
+            "both bound the critic's Lipschitz constant; set spectral_norm: false or use another model"
+        )

@@ -1,0 +1,92 @@
+"""Regenerate BENCHMARKS.md's 'Colour generators and VAEs at equal minutes' table: every row is
+`fashiongan evaluate --checkpoint C --json` (10,000 samples scored by pretrained:colour-judge against the
+coloured test set), so re-running it after the judge changes re-scores every row the same way.
+
+The 10-minute runs are trained by the commands in their rows (runs/bench/*-10min, one thread, seed 0,
+FID tracking off); their budget (minutes, steps, images seen) is read from each checkpoint.
+
+    python benchmarks/colour_generators.py            # score every row whose checkpoint exists
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+from fashiongan import hub
+
+from machine import describe  # benchmarks/machine.py and runs.py, beside this script
+from runs import ROOT, rel
+
+BENCHMARKS = ROOT / "BENCHMARKS.md"
+START, END = "<!-- colour-generators:start -->", "<!-- colour-generators:end -->"
+NOTRACK = "--config benchmarks/configs/notrack.yaml"  # FID tracking off: no minute goes to it
+# (row label, checkpoint, how it was trained: the packaged config and extra train flags; None for shipped)
+ROWS = (
+    ("`pretrained:acgan-colour` (shipped)", "pretrained:acgan-colour", None),
+    ("`pretrained:cvae` (shipped, temperature 0.7)", "pretrained:cvae", None),
+    ("acgan-colour (ours, class + colour)", "runs/bench/acgan-colour-10min", ("acgan-colour", NOTRACK)),
+    ("dcgan-color64 (first source, 64 px)", "runs/bench/dcgan-color64-10min", ("dcgan-color64", "--config benchmarks/configs/catalogue-notrack.yaml")),
+    ("cvae (ours, attributes; temperature 0.7)", "runs/bench/cvae-10min", ("cvae", NOTRACK)),
+    ("vae-source (third source)", "runs/bench/vae-source-10min", ("vae-source", NOTRACK)),
+)
+HEADER = ("| model | minutes | steps | images seen | FID ↓ | KID ×10³ ↓ | precision ↑ | recall ↑ | class accuracy ↑ | "
+          "colour accuracy ↑ | command | machine | date |\n|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|---|---|")
+
+
+def evaluate(checkpoint: str, floor: bool = False) -> dict:
+    command = [sys.executable, "-m", "fashiongan", "evaluate", "--checkpoint", checkpoint, "--json", *(["--floor"] if floor else [])]
+    print(" ".join(command[2:]), flush=True)
+    done = subprocess.run(command, cwd=ROOT, capture_output=True, text=True)
+    if done.returncode:
+        raise SystemExit(f"{' '.join(command[2:])} failed: {done.stdout.strip() or done.stderr.strip()}")
+    return json.loads(done.stdout)
+
+
+def budget(checkpoint: str) -> tuple[str, str, str]:
+    """(minutes, steps, images seen) as the checkpoint's training run recorded them."""
+    config = hub.read_config(checkpoint if checkpoint.startswith(hub.PRETRAINED_PREFIX) else ROOT / checkpoint)
+    training, train = config["training"], config["train_config"]["train"]
+    minutes = train.get("minutes") or round(training["seconds"] / 60, 1)
+    return f"{minutes:g}", f"{training['step']:,}", f"{training['step'] * train['batch_size']:,}"
+
+
+def row(label: str, scores: dict, spent: tuple[str, str, str], command: str, where: str, date: str) -> str:
+    def share(key: str) -> str:
+        return "—" if scores.get(key) is None else f"{100 * scores[key]:.2f}%"
+
+    return (f"| {label} | {' | '.join(spent)} | {scores['fid']:.2f} | {1e3 * scores['kid_mean']:.1f} ± {1e3 * scores['kid_std']:.1f} | "
+            f"{scores['precision']:.3f} | {scores['recall']:.3f} | {share('label_accuracy')} | {share('colour_accuracy')} | "
+            f"`{command}` | {where} | {date} |")
+
+
+def main() -> None:
+    argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter).parse_args()
+    where, date = describe(), datetime.date.today().isoformat()
+    lines = [HEADER]
+    for label, checkpoint, trained in ROWS:
+        if not checkpoint.startswith(hub.PRETRAINED_PREFIX) and not (ROOT / checkpoint).is_dir():
+            print(f"skipping {label}: {checkpoint} is missing (train it with the row's command)", flush=True)
+            continue
+        first = len(lines) == 1
+        scores = evaluate(checkpoint, floor=first)
+        command = f"fashiongan evaluate --checkpoint {checkpoint} --json"
+        if first:
+            lines.append(row("real coloured training images (floor)", scores["floor"], ("—", "—", "—"), f"{command} --floor", where, date))
+        if trained:
+            model, flags = trained
+            command = f"fashiongan train --model {model} --minutes 10 --threads 1 --seed 0 {flags} --out {checkpoint} && {command}"
+        lines.append(row(label, scores["images"], budget(checkpoint), command, where, date))
+    text = BENCHMARKS.read_text()
+    if START not in text:
+        raise SystemExit(f"{rel(BENCHMARKS)} has no {START} ... {END} block to fill")
+    head, rest = text.split(START, 1)
+    BENCHMARKS.write_text(f"{head}{START}\n" + "\n".join(lines) + f"\n{END}{rest.split(END, 1)[1]}")
+
+
+if __name__ == "__main__":
+    main()
