@@ -23,6 +23,7 @@ from pathlib import Path
 import torch
 
 from fashiongan.train import fit, load_config
+from fashiongan.train.config import merge
 
 from gans import score  # benchmarks/gans.py, machine.py and runs.py, beside this script
 from machine import describe
@@ -76,7 +77,7 @@ def run(arm: str, minutes: float, seed: int, n: int, runs: Path) -> dict:
     if out.exists():
         shutil.rmtree(out)
     budget = {"seed": seed, "train": {"minutes": minutes, "epochs": None, "steps": None}}
-    config = load_config(model, overrides=_merge(overrides, budget))
+    config = load_config(model, overrides=merge(overrides, budget, closed=False))
     print(f"{arm}: training {minutes:g} min -> {rel(out)}", flush=True)
     result = fit(config, out, progress=sys.stderr.isatty())
     scores = score(out, n, seed, None)
@@ -90,13 +91,6 @@ def run(arm: str, minutes: float, seed: int, n: int, runs: Path) -> dict:
     }
     print(json.dumps(record), flush=True)
     return record
-
-
-def _merge(a: dict, b: dict) -> dict:
-    out = dict(a)
-    for key, value in b.items():
-        out[key] = _merge(out[key], value) if isinstance(out.get(key), dict) and isinstance(value, dict) else value
-    return out
 
 
 def table(records: list[dict]) -> str:
