@@ -20,10 +20,8 @@ from pathlib import Path
 from fashiongan import hub
 
 from machine import describe  # benchmarks/machine.py and runs.py, beside this script
-from runs import ROOT, rel
+from runs import ROOT, fill_block
 
-BENCHMARKS = ROOT / "BENCHMARKS.md"
-START, END = "<!-- colour-generators:start -->", "<!-- colour-generators:end -->"
 NOTRACK = "--config benchmarks/configs/notrack.yaml"  # FID tracking off: no minute goes to it
 # (row label, checkpoint, how it was trained: the packaged config and extra train flags; None for shipped)
 ROWS = (
@@ -81,11 +79,7 @@ def main() -> None:
             model, flags = trained
             command = f"fashiongan train --model {model} --minutes 10 --threads 1 --seed 0 {flags} --out {checkpoint} && {command}"
         lines.append(row(label, scores["images"], budget(checkpoint), command, where, date))
-    text = BENCHMARKS.read_text()
-    if START not in text:
-        raise SystemExit(f"{rel(BENCHMARKS)} has no {START} ... {END} block to fill")
-    head, rest = text.split(START, 1)
-    BENCHMARKS.write_text(f"{head}{START}\n" + "\n".join(lines) + f"\n{END}{rest.split(END, 1)[1]}")
+    fill_block("colour-generators", "\n".join(lines))
 
 
 if __name__ == "__main__":

@@ -84,6 +84,7 @@ class Trainer:
         self.phases = objective.phases(self.config.objective)
         self.batch_size = settings["batch_size"]
         self.per_epoch = max(len(data) // self.batch_size, 1)
+        self.batches = data.batches(self.config.seed, 0, self.per_epoch, self.batch_size)  # one stream, as the engine draws it
         self.cycle = math.lcm(*(phase.every for phase in self.phases))  # steps until the phase pattern repeats
         self.ctx = Context(step=0, hp=self.config.objective, state=objective.initial_state(self.config.objective),
                            seed=self.config.seed, device=torch.device("cpu"))
@@ -92,7 +93,7 @@ class Trainer:
 
     def step(self) -> None:
         i = self.step_index
-        batch = next(self.data.batches(self.config.seed, i, self.per_epoch, self.batch_size))
+        batch = next(self.batches)
         batch = self.data.prepare(batch, torch.Generator().manual_seed(i))
         if self.channels_last:
             batch = engine._channels_last(batch)

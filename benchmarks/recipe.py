@@ -27,11 +27,9 @@ from fashiongan.train.config import merge
 
 from gans import score  # benchmarks/gans.py, machine.py and runs.py, beside this script
 from machine import describe
-from runs import ROOT, rel
+from runs import ROOT, fill_block, rel
 
-BENCHMARKS = ROOT / "BENCHMARKS.md"
 RESULTS = ROOT / "benchmarks" / "results" / "recipe.json"
-START, END = "<!-- recipe:start -->", "<!-- recipe:end -->"
 
 
 def _d(**kwargs) -> dict:
@@ -106,14 +104,6 @@ def table(records: list[dict]) -> str:
     return "\n".join(rows) + "\n"
 
 
-def write(records: list[dict]) -> None:
-    text = BENCHMARKS.read_text()
-    if START not in text:
-        raise SystemExit(f"{rel(BENCHMARKS)} has no {START} ... {END} block to fill")
-    head, rest = text.split(START, 1)
-    BENCHMARKS.write_text(f"{head}{START}\n{table(records)}{END}{rest.split(END, 1)[1]}")
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--arms", default=",".join(ARMS), help="comma-separated arm names (default: all)")
@@ -137,8 +127,8 @@ def main() -> None:
             records = [r for r in records if (r["arm"], r["minutes"]) != (arm, args.minutes)] + [record]
             RESULTS.parent.mkdir(parents=True, exist_ok=True)
             RESULTS.write_text(json.dumps(records, indent=1) + "\n")
-            write(records)
-    write(records)
+            fill_block("recipe", table(records))
+    fill_block("recipe", table(records))
 
 
 if __name__ == "__main__":

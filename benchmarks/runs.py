@@ -1,5 +1,6 @@
 """Where the training benchmarks keep their runs (runs/bench-NAME, each with the bench.json record of the
-budget it was trained with) and how rows name paths: relative to the repository when inside it."""
+budget it was trained with), how rows name paths (relative to the repository when inside it), and how a
+script rewrites its block of BENCHMARKS.md."""
 
 from __future__ import annotations
 
@@ -26,3 +27,16 @@ def trained(name: str, runs: Path) -> dict:
     if not path.is_file():
         raise SystemExit(f"--skip-train: {rel(path)} is missing; train {name} first (drop --skip-train)")
     return json.loads(path.read_text())
+
+
+BENCHMARKS = ROOT / "BENCHMARKS.md"
+
+
+def fill_block(name: str, body: str, path: Path = BENCHMARKS) -> None:
+    """Replace what lies between ``<!-- NAME:start -->`` and ``<!-- NAME:end -->`` in ``path`` with ``body``."""
+    start, end = f"<!-- {name}:start -->", f"<!-- {name}:end -->"
+    text = path.read_text()
+    if start not in text or end not in text:
+        raise SystemExit(f"{rel(path)} has no {start} ... {end} block to fill")
+    head, rest = text.split(start, 1)
+    path.write_text(f"{head}{start}\n{body.rstrip(chr(10))}\n{end}{rest.split(end, 1)[1]}")

@@ -30,22 +30,18 @@ class ProjectionDiscriminator(nn.Module):
         super().__init__()
         if projection and num_classes < 1:
             raise ValueError("a projection discriminator needs num_classes >= 1")
-        self.num_classes, self.spectral_norm = num_classes, spectral_norm
         convs = [nn.Conv2d(channels, width, 4, 2, 1), nn.Conv2d(width, 2 * width, 4, 2, 1)]  # 28 -> 14 -> 7
         fc, logit = nn.Linear(2 * width * 7 * 7, hidden), nn.Linear(hidden, 1)
         embed = nn.Embedding(num_classes, hidden) if projection else None
-        weighted = [*convs, fc, logit, *([embed] if embed is not None else [])]
-        for layer in weighted:  # initialised before spectral norm wraps the weights
-            nn.init.normal_(layer.weight, 0.0, 0.02)
-            if getattr(layer, "bias", None) is not None:
-                nn.init.zeros_(layer.bias)
-        conv1, conv2, fc, logit, *rest = [sn(layer) if spectral_norm else layer for layer in weighted]
-        self.body = nn.Sequential(conv1, nn.LeakyReLU(0.2), conv2, nn.LeakyReLU(0.2), nn.Flatten(), fc, nn.LeakyReLU(0.2))
-        self.logit = logit
-        self.embed = rest[0] if rest else None
         self.aux = nn.Linear(hidden, aux_classes) if aux_classes else None
-        if self.aux is not None:
-            init_normal(self.aux)
+        init_normal(nn.ModuleList([*convs, fc, logit, *([self.aux] if self.aux is not None else [])]))
+        if embed is not None:
+            nn.init.normal_(embed.weight, 0.0, 0.02)
+        wrap = sn if spectral_norm else (lambda layer: layer)  # after init: spectral norm reparametrises the weights
+        self.body = nn.Sequential(wrap(convs[0]), nn.LeakyReLU(0.2), wrap(convs[1]), nn.LeakyReLU(0.2), nn.Flatten(),
+                                  wrap(fc), nn.LeakyReLU(0.2))
+        self.logit = wrap(logit)
+        self.embed = wrap(embed) if embed is not None else None
 
     def forward(self, x: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor:
         h = self.body(x)
