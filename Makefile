@@ -26,8 +26,8 @@ run: data
 	$(BIN)/fashiongan data show --out out/classes.png
 	$(BIN)/fashiongan classify eval --checkpoint pretrained:evaluator --confusion out/evaluator-confusion.png
 	$(BIN)/fashiongan robustness --checkpoint pretrained:cnn --attack fgsm --eps 0,0.05,0.1,0.2 --n 2000 --plot out/cnn-fgsm.png
-	$(BIN)/fashiongan sample --checkpoint pretrained:acgan-fast --label dress --n 6 --out out/dresses.png
-	$(BIN)/fashiongan sample --checkpoint pretrained:acgan-fast --n 100 --out out/generated.png
+	$(BIN)/fashiongan sample --checkpoint pretrained:acgan-narrow --label dress --n 6 --out out/dresses.png
+	$(BIN)/fashiongan sample --checkpoint pretrained:acgan-narrow --n 100 --out out/generated.png
 	$(BIN)/fashiongan colorize --checkpoint pretrained:colorizer --test-items 8 --out out/colorized.png
 	$(BIN)/fashiongan sample --checkpoint pretrained:acgan-colour --colour auto --n 10 --out out/coloured-items.png
 	$(BIN)/fashiongan sample --checkpoint pretrained:cvae --attr category=dress --attr colour=navy --n 6 --out out/cvae-navy-dresses.png

@@ -28,6 +28,7 @@ ROWS = (
     ("`pretrained:acgan-colour` (shipped)", "pretrained:acgan-colour", None),
     ("`pretrained:cvae` (shipped, temperature 0.7)", "pretrained:cvae", None),
     ("acgan-colour (ours, class + colour)", "runs/bench/acgan-colour-10min", ("acgan-colour", NOTRACK)),
+    ("acgan-colour-narrow (ours, the acgan-narrow recipe)", "runs/bench/acgan-colour-narrow-10min", ("acgan-colour-narrow", NOTRACK)),
     ("dcgan-color64 (first source, 64 px)", "runs/bench/dcgan-color64-10min", ("dcgan-color64", "--config benchmarks/configs/catalogue-notrack.yaml")),
     ("cvae (ours, attributes; temperature 0.7)", "runs/bench/cvae-10min", ("cvae", NOTRACK)),
     ("vae-source (third source)", "runs/bench/vae-source-10min", ("vae-source", NOTRACK)),

@@ -3,7 +3,7 @@ conditional generator with one change, trained for the same wall-clock minutes f
 (`fashiongan train --minutes M --seed 0`, into runs/recipe/ARM-Mmin), then 10,000 samples scored by the
 shipped evaluator against the test set: FID, label accuracy, precision/recall.
 
-Results accumulate in benchmarks/results/recipe.json (one record per arm and budget, the latest run
+Results accumulate in benchmarks/results/recipe.json (one record per arm, budget and seed, the latest run
 winning), and the table is regenerated from all of them, so arms can be run a few at a time.
 
     python benchmarks/recipe.py --threads 1 --minutes 2                        # every arm, 2 minutes each
@@ -17,6 +17,7 @@ import argparse
 import datetime
 import json
 import shutil
+import statistics
 import sys
 from pathlib import Path
 
@@ -40,6 +41,10 @@ def _lr(g: float, d: float, betas: tuple[float, float] = (0.5, 0.999)) -> dict:
     return {"optim": {"generator": {"lr": g, "betas": list(betas)}, "discriminator": {"lr": d, "betas": list(betas)}}}
 
 
+def _widths(width: int) -> dict:
+    return {"nets": {"generator": {"kwargs": {"width": width}}, "discriminator": {"kwargs": {"width": width}}}}
+
+
 # arm -> (what changes, packaged config, overrides layered on it)
 ARMS: dict[str, tuple[str, str, dict]] = {
     "acgan-small": ("baseline: ACGAN (batch-norm D, class head trained on real and fake), G EMA", "acgan-small", {}),
@@ -61,6 +66,16 @@ ARMS: dict[str, tuple[str, str, dict]] = {
                                  {"nets": {"discriminator": {"kwargs": {"hidden": 256}}}}),
     "projgan-fast no-head": ("projgan-fast with projection alone (no class head)", "projgan-fast",
                              {**_d(aux_classes=0), "objective": {"aux_weight": 0.0}}),
+    "acgan-fast width-32": ("acgan-fast with half the conv channels in G and D (a quarter of their conv work)", "acgan-fast",
+                            _widths(32)),
+    "acgan-fast batch-32": ("acgan-fast with batch 32 (twice the steps)", "acgan-fast", {"train": {"batch_size": 32}}),
+    "acgan-fast lr-2x": ("acgan-fast with both learning rates 4e-4", "acgan-fast", _lr(4e-4, 4e-4)),
+    "acgan-fast width-32 lr-2x": ("half the channels and both learning rates 4e-4 (= configs/acgan-narrow.yaml)", "acgan-fast",
+                                  merge(_widths(32), _lr(4e-4, 4e-4), closed=False)),
+    "acgan-fast width-32 lr-4x": ("half the channels, both learning rates 8e-4", "acgan-fast",
+                                  merge(_widths(32), _lr(8e-4, 8e-4), closed=False)),
+    "acgan-fast width-16 lr-2x": ("a quarter of the channels, both learning rates 4e-4", "acgan-fast",
+                                  merge(_widths(16), _lr(4e-4, 4e-4), closed=False)),
 }
 
 
@@ -71,7 +86,7 @@ def slug(arm: str) -> str:
 def run(arm: str, minutes: float, seed: int, n: int, runs: Path) -> dict:
     """Train one arm for ``minutes`` and score it; the record of the row."""
     _, model, overrides = ARMS[arm]
-    out = runs / f"{slug(arm)}-{minutes:g}min"
+    out = runs / (f"{slug(arm)}-{minutes:g}min" + (f"-seed{seed}" if seed else ""))
     if out.exists():
         shutil.rmtree(out)
     budget = {"seed": seed, "train": {"minutes": minutes, "epochs": None, "steps": None}}
@@ -85,22 +100,42 @@ def run(arm: str, minutes: float, seed: int, n: int, runs: Path) -> dict:
         "fid": scores["fid"], "label_accuracy": scores["label_accuracy"], "precision": scores["precision"],
         "recall": scores["recall"], "n": n, "seed": seed, "threads": torch.get_num_threads(),
         "machine": describe(), "date": datetime.date.today().isoformat(),
-        "command": f"python benchmarks/recipe.py --threads {torch.get_num_threads()} --minutes {minutes:g} --arms '{arm}'",
+        "command": f"python benchmarks/recipe.py --threads {torch.get_num_threads()} --minutes {minutes:g} --arms '{arm}'"
+                   + (f" --seed {seed}" if seed else ""),
     }
     print(json.dumps(record), flush=True)
     return record
 
 
 def table(records: list[dict]) -> str:
-    """The ablation table: arms in ARMS order, budgets ascending."""
+    """The ablation table: arms in ARMS order, budgets ascending, seeds ascending."""
     order = {arm: i for i, arm in enumerate(ARMS)}
-    rows = ["| arm | change | CPU min | steps | train img/s | FID | label acc. | precision | recall | command | machine, date |",
-            "|---|---|---:|---:|---:|---:|---:|---:|---:|---|---|"]
-    for r in sorted(records, key=lambda r: (r["minutes"], order.get(r["arm"], len(order)))):
+    rows = ["| arm | change | CPU min | seed | steps | train img/s | FID | label acc. | precision | recall | command | machine, date |",
+            "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---|---|"]
+    for r in sorted(records, key=lambda r: (r["minutes"], order.get(r["arm"], len(order)), r["seed"])):
         rows.append(
-            f"| {r['arm']} | {ARMS[r['arm']][0] if r['arm'] in ARMS else ''} | {r['minutes']:g} | {r['steps']:,} | "
+            f"| {r['arm']} | {ARMS[r['arm']][0] if r['arm'] in ARMS else ''} | {r['minutes']:g} | {r['seed']} | {r['steps']:,} | "
             f"{r['images_per_s']:.0f} | {r['fid']:.2f} | {100 * r['label_accuracy']:.1f}% | {r['precision']:.2f} | "
             f"{r['recall']:.2f} | `{r['command']}` | {r['machine']}, {r['threads']} thread, {r['date']} |")
+    return "\n".join(rows) + "\n" + medians(records, order)
+
+
+def medians(records: list[dict], order: dict[str, int]) -> str:
+    """Medians over seeds of the arms run with more than one (FID and label accuracy of the same seed differ a lot)."""
+    groups: dict[tuple[float, str], list[dict]] = {}
+    for r in records:
+        groups.setdefault((r["minutes"], r["arm"]), []).append(r)
+    repeated = sorted((key for key, runs in groups.items() if len(runs) > 1), key=lambda k: (k[0], order.get(k[1], len(order))))
+    if not repeated:
+        return ""
+    rows = ["", "Medians over seeds (arms run with more than one):", "",
+            "| arm | CPU min | seeds | FID | label acc. | recall |", "|---|---:|---|---:|---:|---:|"]
+    for minutes, arm in repeated:
+        runs = groups[minutes, arm]
+        rows.append(f"| {arm} | {minutes:g} | {', '.join(str(r['seed']) for r in sorted(runs, key=lambda r: r['seed']))} | "
+                    f"{statistics.median(r['fid'] for r in runs):.2f} | "
+                    f"{100 * statistics.median(r['label_accuracy'] for r in runs):.1f}% | "
+                    f"{statistics.median(r['recall'] for r in runs):.2f} |")
     return "\n".join(rows) + "\n"
 
 
@@ -124,7 +159,7 @@ def main() -> None:
             raise SystemExit(f"unknown arm {unknown[0]!r}; known: {', '.join(ARMS)}")
         for arm in arms:
             record = run(arm, args.minutes, args.seed, args.n_eval, args.runs)
-            records = [r for r in records if (r["arm"], r["minutes"]) != (arm, args.minutes)] + [record]
+            records = [r for r in records if (r["arm"], r["minutes"], r["seed"]) != (arm, args.minutes, args.seed)] + [record]
             RESULTS.parent.mkdir(parents=True, exist_ok=True)
             RESULTS.write_text(json.dumps(records, indent=1) + "\n")
             fill_block("recipe", table(records))

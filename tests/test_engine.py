@@ -294,8 +294,9 @@ def test_models_lists_the_generators_found_from_the_packaged_configs() -> None:
     result = runner.invoke(app, ["models", "--json"])
     assert result.exit_code == 0, result.output
     rows = {row["name"]: row for row in json.loads(result.output)}
-    expected = {"gan", "dcgan", "cgan", "acgan", "acgan-small", "acgan-fast", "projgan", "projgan-fast", "infogan", "wgan",
-                "wgan-gp", "lsgan", "dragan", "began", "ebgan", "acgan-colour", "dcgan-color64", "vae-source", "cvae"}
+    expected = {"gan", "dcgan", "cgan", "acgan", "acgan-small", "acgan-fast", "acgan-narrow", "projgan", "projgan-fast", "infogan",
+                "wgan", "wgan-gp", "lsgan", "dragan", "began", "ebgan", "acgan-colour", "acgan-colour-narrow", "dcgan-color64",
+                "vae-source", "cvae"}
     assert set(rows) == expected  # the classifier configs (cnn, mlp, evaluator) are not generators
     from fashiongan import objectives
 
@@ -305,7 +306,7 @@ def test_models_lists_the_generators_found_from_the_packaged_configs() -> None:
     assert [m.name for m in generator_models()] == sorted(expected)
     # a shipped checkpoint sits with the config it was trained with (acgan-small and acgan-fast share the generator)
     shipped = {name: row["shipped"] for name, row in rows.items() if row["shipped"]}
-    assert shipped == {"acgan-small": ["pretrained:acgan"], "acgan-fast": ["pretrained:acgan-fast"],
+    assert shipped == {"acgan-small": ["pretrained:acgan"], "acgan-fast": ["pretrained:acgan-fast"], "acgan-narrow": ["pretrained:acgan-narrow"],
                        "acgan-colour": ["pretrained:acgan-colour"], "cvae": ["pretrained:cvae"]}
     assert rows["cvae"]["attribute_conditional"] and not rows["vae-source"]["shipped"]
     table = runner.invoke(app, ["models"])

@@ -66,9 +66,9 @@ def test_conditional_labels_by_name_index_list_or_cycling(cgan: Path) -> None:
 
 
 def test_bad_requests_are_one_line_errors(dcgan: Path, cgan: Path) -> None:
-    with pytest.raises(FashionGANError, match=r"unconditional, so it takes no label; conditional models: acgan, acgan-colour, acgan-fast, "
-                       r"acgan-small, cgan, infogan, projgan, projgan-fast \(ready to sample: pretrained:acgan, "
-                       r"pretrained:acgan-colour, pretrained:acgan-fast\)"):
+    with pytest.raises(FashionGANError, match=r"unconditional, so it takes no label; conditional models: acgan, acgan-colour, "
+                       r"acgan-colour-narrow, acgan-fast, acgan-narrow, acgan-small, cgan, infogan, projgan, projgan-fast \(ready to sample: pretrained:acgan, "
+                       r"pretrained:acgan-colour, pretrained:acgan-fast, pretrained:acgan-narrow\)"):
         sampling.sample(dcgan, n=2, label="bag")
     with pytest.raises(FashionGANError, match="not a Fashion-MNIST class; use an index 0-9 or one of: T-shirt/top, Trouser"):
         sampling.sample(cgan, n=2, label="scarf")
@@ -145,12 +145,12 @@ def test_export_refuses_to_overwrite_a_run(ema_run: Path, tmp_path: Path) -> Non
 
 def test_the_shipped_generators_are_listed() -> None:
     assert sampling.shipped_generators() == [
-        "pretrained:acgan", "pretrained:acgan-colour", "pretrained:acgan-fast", "pretrained:cvae"]
+        "pretrained:acgan", "pretrained:acgan-colour", "pretrained:acgan-fast", "pretrained:acgan-narrow", "pretrained:cvae"]
 
 
-@pytest.mark.parametrize("source", ["pretrained:acgan-fast", "pretrained:acgan"])
+@pytest.mark.parametrize("source", ["pretrained:acgan-narrow", "pretrained:acgan-fast", "pretrained:acgan"])
 def test_the_shipped_conditional_gans_make_the_requested_classes_offline(source: str) -> None:
-    """The default (acgan-fast) and the earlier pretrained:acgan are small, and the shipped judge sees the
+    """The default (acgan-narrow) and the earlier acgan-fast and acgan are small, and the shipped judge sees the
     class each was asked for."""
     from fashiongan.metrics import label_accuracy, load_judge
     from fashiongan.metrics.features import extract
@@ -163,6 +163,16 @@ def test_the_shipped_conditional_gans_make_the_requested_classes_offline(source:
     dresses = sampling.sample(source, n=20, label="dress", seed=1)
     assert (dresses.labels == CLASSES.index("Dress")).all()
     assert label_accuracy(extract(load_judge(), dresses.images)[1], dresses.labels) >= 0.8
+
+
+def test_loaded_generators_sample_channels_last_with_the_images_of_the_default_layout() -> None:
+    """load_generator stores conv weights channels-last (faster on CPU); the images stay those of NCHW weights."""
+    net = sampling.load_generator("pretrained:acgan-fast")
+    convs = [m.weight for m in net.modules() if isinstance(m, torch.nn.ConvTranspose2d)]
+    assert convs and all(w.is_contiguous(memory_format=torch.channels_last) for w in convs)
+    fast = sampling.sample(net, n=200, seed=3).images.astype(int)
+    plain = sampling.sample(net.to(memory_format=torch.contiguous_format), n=200, seed=3).images.astype(int)
+    assert np.abs(fast - plain).max() <= 1 and (fast != plain).mean() < 1e-3
 
 
 def test_resize_uses_nearest_for_whole_multiples_and_bicubic_otherwise() -> None:

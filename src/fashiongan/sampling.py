@@ -112,7 +112,10 @@ def shipped_generators() -> list[str]:
 
 def load_generator(checkpoint: str | Path | hub.Checkpoint, device: str | torch.device = "cpu") -> nn.Module:
     """The generator of a checkpoint directory or ``pretrained:NAME`` (the EMA copy when training kept one),
-    in eval mode; a checkpoint of another family (a classifier) is a CheckpointError."""
+    in eval mode; a checkpoint of another family (a classifier) is a CheckpointError.
+
+    Its conv weights are stored channels-last: the shipped generators then sample 1.0-1.6x as fast on CPU
+    (benchmarks/sampling.py), the same images to within one grey level in 10^5 pixels."""
     if isinstance(checkpoint, hub.Checkpoint):
         loaded = checkpoint
     else:
@@ -126,7 +129,7 @@ def load_generator(checkpoint: str | Path | hub.Checkpoint, device: str | torch.
             f"{loaded.path} holds a {model!r} model (main net {arch!r}), not a generator; "
             "sampling needs a GAN checkpoint (see `fashiongan models`)"
         )
-    return net.to(device).eval()
+    return net.to(device, memory_format=torch.channels_last).eval()
 
 
 def _choose_labels(net: nn.Module, n: int, label: Labels) -> torch.Tensor | None:

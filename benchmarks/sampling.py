@@ -1,0 +1,83 @@
+"""Sampling throughput of every shipped generator: regenerate the '<!-- sampling -->' block of BENCHMARKS.md.
+
+Times `fashiongan.sampling.sample` as the web app and `fashiongan sample` call it (10,000 images per call,
+uint8 out), the median of ``--repeats`` calls after one warm-up, at each thread count asked. Each row also
+times the same generator with its weights in PyTorch's default (NCHW) layout instead of the channels-last one
+`load_generator` gives it, the two layouts taking turns, so the ratio says what the layout buys here.
+
+    python benchmarks/sampling.py                    # threads 1 and 2, every shipped generator
+    python benchmarks/sampling.py --threads 2 --json  # print the records only
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import json
+import statistics
+import time
+
+import torch
+
+from fashiongan import sampling
+
+from machine import describe  # benchmarks/machine.py and runs.py, beside this script
+from runs import fill_block
+
+
+LAYOUTS = {"channels_last": torch.channels_last, "nchw": torch.contiguous_format}
+
+
+def images_per_s(net: torch.nn.Module, n: int, repeats: int) -> dict[str, float]:
+    """Images/s of ``net`` in each layout: the median of ``repeats`` calls, the layouts taking turns to go
+    first (whichever was timed second ran up to 10% faster when each was timed in one block)."""
+    times: dict[str, list[float]] = {layout: [] for layout in LAYOUTS}
+    for layout, memory_format in LAYOUTS.items():
+        sampling.sample(net.to(memory_format=memory_format), n)
+    for i in range(repeats):
+        for layout in (list(LAYOUTS) if i % 2 == 0 else list(reversed(LAYOUTS))):
+            net.to(memory_format=LAYOUTS[layout])
+            start = time.perf_counter()
+            sampling.sample(net, n)
+            times[layout].append(time.perf_counter() - start)
+    return {layout: n / statistics.median(spent) for layout, spent in times.items()}
+
+
+def measure(name: str, threads: int, n: int, repeats: int) -> dict:
+    torch.set_num_threads(threads)
+    speed = images_per_s(sampling.load_generator(name), n, repeats)
+    return {
+        "generator": name, "threads": threads, "images_per_s": round(speed["channels_last"]),
+        "nchw_images_per_s": round(speed["nchw"]), "n": n, "repeats": repeats, "machine": describe(),
+        "date": datetime.date.today().isoformat(), "command": f"python benchmarks/sampling.py --threads {threads}",
+    }
+
+
+def table(records: list[dict]) -> str:
+    rows = ["| generator | threads | images/s | NCHW weights, images/s | ratio | command | machine | date |",
+            "|---|---:|---:|---:|---:|---|---|---|"]
+    for r in records:
+        rows.append(
+            f"| `{r['generator']}` | {r['threads']} | {r['images_per_s']:,} | {r['nchw_images_per_s']:,} | "
+            f"{r['images_per_s'] / r['nchw_images_per_s']:.2f}x | `{r['command']}` | {r['machine']} | {r['date']} |")
+    return "\n".join(rows)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--threads", default="1,2", help="comma-separated thread counts")
+    parser.add_argument("--n", type=int, default=10_000, help="images per call")
+    parser.add_argument("--repeats", type=int, default=5, help="timed calls per measurement (the median is kept)")
+    parser.add_argument("--json", action="store_true", help="print the records and leave BENCHMARKS.md alone")
+    args = parser.parse_args()
+    records = [measure(name, int(t), args.n, args.repeats)
+               for t in args.threads.split(",") for name in sampling.shipped_generators()]
+    if args.json:
+        print(json.dumps(records, indent=1))
+        return
+    print(table(records))
+    fill_block("sampling", table(records))
+
+
+if __name__ == "__main__":
+    main()
