@@ -10,7 +10,7 @@ import torch
 
 from fashiongan import hub, metrics, nets
 from fashiongan.data import colored, fabrics
-from fashiongan.data.datasets import UNKNOWN_COLOUR, load_training_data
+from fashiongan.data.datasets import load_training_data
 from fashiongan.data.transforms import to_float
 from fashiongan.errors import FashionGANError
 from fashiongan.objectives.base import Context
@@ -63,7 +63,7 @@ def test_fabric_items_teach_the_class_head_only(real_data: Path) -> None:
     data = load_training_data({"name": "colored", "limit": 40, "fabric_items": 6, "eval_split": None})
     train = data.train
     assert len(train["label"]) == 40 + 2 * 6 and train["image"].shape[1:] == (3, 28, 28)
-    fabric = train["colour"] == UNKNOWN_COLOUR
+    fabric = train["colour"] == colored.UNKNOWN_COLOUR
     assert fabric.sum() == 12 and not fabric[:40].any()
     for i, name in enumerate(fabrics.FABRICS):  # each fabric's items, at the coloured items' 28 px, with their classes
         rendered = fabrics.load("train", name, 0, 6)

@@ -29,6 +29,7 @@ from fashiongan.errors import FashionGANError
 
 MODES = ("palette", "catalogue")
 AUTO = "auto"  # a colour request meaning "whatever suits the item", for conditional models
+UNKNOWN_COLOUR = -100  # the colour index of items with no catalogue colour (fabric renders): cross-entropy's ignore_index
 FOREGROUND = 0.05  # grey (0-1) from which a pixel counts fully as garment; below it blends into the background
 SHADING = 0.45  # logit-lightness per standard deviation of the item's own shading
 LIGHTNESS_RANGE = (0.08, 0.92)  # the centre lightness is kept inside this, so shading shows on black and white too

@@ -90,7 +90,7 @@ def _colored(
     """Coloured Fashion-MNIST: ``image`` RGB, ``gray`` its source item, ``label`` the class, ``colour`` the colour index.
 
     ``fabric_items``: also this many training items per fabric rendered in leather and denim (at the coloured
-    items' size, colour ``UNKNOWN_COLOUR``), so a judge trained on it knows a garment whatever its fabric (the
+    items' size, colour ``colored.UNKNOWN_COLOUR``), so a judge trained on it knows a garment whatever its fabric (the
     eval split stays plain coloured items)."""
 
     def tensors(split: str) -> TensorDict:
@@ -108,9 +108,6 @@ def _colored(
     return TrainData(train, tensors(eval_split) if eval_split else None)
 
 
-UNKNOWN_COLOUR = -100  # the colour index of items with no catalogue colour: cross-entropy's default ignore_index
-
-
 def _in_fabric(fabric: str, seed: int, count: int, size: int, data_dir: str | None) -> TensorDict:
     """``count`` training items rendered in ``fabric``, in the coloured set's layout at its ``size``."""
     if not isinstance(count, int) or isinstance(count, bool) or count < 0:
@@ -119,7 +116,7 @@ def _in_fabric(fabric: str, seed: int, count: int, size: int, data_dir: str | No
     image = resize(to_float(part.images), size)
     return {
         "image": image, "gray": image.mean(1, keepdim=True), "label": torch.from_numpy(part.labels.copy()),
-        "colour": torch.full((len(part.labels),), UNKNOWN_COLOUR, dtype=torch.long),
+        "colour": torch.full((len(part.labels),), colored.UNKNOWN_COLOUR, dtype=torch.long),
     }
 
 

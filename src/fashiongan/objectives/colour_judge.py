@@ -13,7 +13,7 @@ from typing import Any, Mapping
 import torch
 import torch.nn.functional as F
 
-from fashiongan.data.datasets import UNKNOWN_COLOUR
+from fashiongan.data.colored import UNKNOWN_COLOUR
 from fashiongan.errors import FashionGANError
 from fashiongan.objectives.base import Batch, Context, Losses, Nets, Objective, Phase, Report
 
