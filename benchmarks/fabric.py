@@ -13,7 +13,7 @@ SSIM is the floor to beat). The shipped model, when there is one, is scored the 
 
     python benchmarks/fabric.py --throughput-only --threads 1        # a few minutes
     python benchmarks/fabric.py --minutes 30 --threads 1             # + 30 CPU minutes of training per arm
-    python benchmarks/fabric.py --skip-train                          # re-score runs/bench-ARM
+    python benchmarks/fabric.py --skip-train --minutes 30             # re-score runs/bench-ARM-30min
     python benchmarks/fabric.py --shipped-only --threads 1             # throughput + the shipped model's rows
     python benchmarks/fabric.py --arms cyclegan --minutes 0.5 --n-eval 20 --no-write   # a smoke run
 """
@@ -128,8 +128,13 @@ def throughput_row(r: dict, command: str, where: str, date: str) -> str:
 # ---------------------------------------------------------------- quality at equal CPU minutes
 
 
+def arm_run(name: str, minutes: float) -> str:
+    """The run of an arm at a budget (runs/bench-ARM-10min): budgets are compared, not replaced."""
+    return f"{name}-{minutes:g}min"
+
+
 def train(name: str, minutes: float, images_per_s: float, seed: int, runs: Path) -> dict:
-    out = run_dir(runs, name)
+    out = run_dir(runs, arm_run(name, minutes))
     if out.exists():  # the benchmark owns runs/bench-*: a new budget is a new run
         shutil.rmtree(out)
     steps = max(int(minutes * 60 * images_per_s), 1)  # batch 1: a step is an image a domain
@@ -153,7 +158,7 @@ def quality_rows(record: dict, scores: dict, where: str, date: str) -> dict[str,
     for direction, s in ((k, v) for k, v in scores.items() if isinstance(v, dict)):
         m, floor = s["model"], s["identity"]
         fabric = "—" if m["fabric_accuracy"] is None else f"{m['fabric_accuracy']:.1%}"
-        rows[f"{record['arm']} {direction}"] = (
+        rows[f"{record['arm']} {record['minutes']:g} {direction}"] = (
             f"| {record['arm']} | {record['minutes']:g} | {record['steps']} | {direction} | {fabric} | "
             f"{m['garment_kept']:.1%} | {m['garment_agreed']:.1%} | {m['mask_iou']:.3f} | {m['kid_mean']:.4f} | {m['cycle_l1']:.4f} | "
             f"{m['truth_ssim']:.3f} ({floor['truth_ssim']:.3f}) | `{record['command']}` | {where} | {date} |")
@@ -217,7 +222,7 @@ def main() -> None:
     parser.add_argument("--arms", default=",".join(ARMS), help="comma-separated packaged configs")
     parser.add_argument("--minutes", type=float, default=30.0, help="CPU minutes of training per arm")
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--skip-train", action="store_true", help="reuse runs/bench-ARM instead of training")
+    parser.add_argument("--skip-train", action="store_true", help="reuse runs/bench-ARM-MINUTESmin instead of training")
     parser.add_argument("--shipped-only", action="store_true", help="score only the shipped model (no arm trained or scored)")
     parser.add_argument("--throughput-only", action="store_true")
     parser.add_argument("--no-256", action="store_true", help="skip the (slow) 256 px throughput of the source's config")
@@ -248,9 +253,9 @@ def main() -> None:
 
     if not args.throughput_only:
         scored = [] if args.shipped_only else arms
-        records = {arm: trained(arm, args.runs) if args.skip_train
+        records = {arm: trained(arm_run(arm, args.minutes), args.runs) if args.skip_train
                    else train(arm, args.minutes, measured[arm]["train_images_per_s"], args.seed, args.runs) for arm in scored}
-        checkpoints: dict[str, Path | str] = {arm: run_dir(args.runs, arm) for arm in scored}
+        checkpoints: dict[str, Path | str] = {arm: run_dir(args.runs, arm_run(arm, args.minutes)) for arm in scored}
         if SHIPPED.split(":", 1)[1] in hub.shipped():
             records[SHIPPED], checkpoints[SHIPPED] = shipped_record(), SHIPPED
         rows = {}
@@ -258,7 +263,7 @@ def main() -> None:
             scores = evaluate_translation(checkpoint, n=args.n_eval, judge=args.judge, seed=args.seed)
             rows.update(quality_rows(records[name], scores, where, date))
             print("\n".join(quality_rows(records[name], scores, where, date).values()), flush=True)
-        updates["quality"] = (QUALITY_HEADER, rows, (1, 4))
+        updates["quality"] = (QUALITY_HEADER, rows, (1, 2, 4))  # arm, CPU minutes, direction
         path = args.runs / FIGURE.name if args.no_write else FIGURE
         print(f"wrote {rel(figure(checkpoints, path))}")
 

@@ -171,3 +171,19 @@ def test_restyle_shows_original_translated_and_reconstructed(page: Page, tmp_pat
     expect(page.locator("#res-results .column")).to_have_count(3, timeout=30_000)
     assert _images_loaded(page, "#res-results img") == 3
     page.screenshot(path=str(tmp_path / "restyle.png"), full_page=True)
+
+
+def test_restyle_an_uploaded_product_photo_keeps_its_backdrop(page: Page, tmp_path: Path, real_data):
+    from PIL import Image, ImageDraw
+
+    photo = Image.new("RGB", (120, 150), (245, 243, 238))
+    ImageDraw.Draw(photo).polygon([(30, 15), (90, 15), (110, 45), (92, 52), (90, 135), (30, 135), (28, 52), (10, 45)], fill=(80, 45, 25))
+    photo.save(tmp_path / "jacket.png")
+    page.click("#tab-restyle")
+    page.set_input_files("#res-file", str(tmp_path / "jacket.png"))
+    page.select_option("#res-fabric", "denim")
+    page.click("#res-run")
+    expect(page.locator("#res-results .column")).to_have_count(3, timeout=30_000)
+    expect(page.locator("#res-results")).to_contain_text("cut out of its backdrop")
+    assert _images_loaded(page, "#res-results img") == 3
+    page.screenshot(path=str(tmp_path / "restyle-upload.png"), full_page=True)

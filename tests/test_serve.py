@@ -234,6 +234,14 @@ def test_colorize_and_restyle_routes_appear_with_their_models(tmp_path, real_dat
         upload = png(np.full((40, 30, 3), 90, np.uint8))
         moved = c.post("/api/restyle", data={"fabric": "denim"}, files={"file": ("a.png", upload, "image/png")}).json()
         assert decode(moved["after"]).shape == decode(moved["reconstructed"]).shape == (40, 30, 3)
+        assert moved["cut_out"] is False  # a plain grey square: no garment stands out
+        product = np.full((40, 30, 3), 240, np.uint8)
+        product[10:30, 8:22] = (90, 50, 30)  # a brown item on white, as a shop photographs it
+        for route, form in (("/api/restyle", {"fabric": "denim"}), ("/api/colorize", {"colour": "navy"})):
+            shown = c.post(route, data=form, files={"file": ("p.png", png(product), "image/png")}).json()
+            assert shown["cut_out"] is True and "inverted" not in shown
+            before, after = decode(shown["before"]), decode(shown["after"])
+            assert before[0, 0].min() >= 235 and after[0, 0].min() >= 235  # shown as sent, the backdrop kept
         assert c.post("/api/restyle", data={"test_item": 1, "fabric": "silk"}).status_code == 422
 
 

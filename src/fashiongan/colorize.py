@@ -2,7 +2,9 @@
 
 A user's image comes as it is: any size, mode (L, RGB, RGBA, LA, P, I;16, ...), PNG or JPEG; colour
 images are reduced to their luminance (ITU-R BT.601, Pillow's ``L``), transparent pixels to black (the
-background of the items the colorizer learnt from), and the EXIF orientation is applied. The colorizer
+background of the items the colorizer learnt from), and the EXIF orientation is applied. A garment on a
+plain light or grey backdrop (a product photo) is cut out of it (:mod:`fashiongan.background`), painted
+on black, and put back on its backdrop, which stays grey. The colorizer
 runs at its native size (the image fitted into its square, edges replicated around it); its colour is
 then carried onto the full-resolution shading by guided upsampling (He & Sun's fast guided filter):
 per small window the output's Lab channels are fitted as a linear function of the input's grey, and
@@ -30,6 +32,7 @@ from torch import nn
 
 from fashiongan import hub
 from fashiongan.atomic import atomic_write
+from fashiongan.background import garment_mask, onto
 from fashiongan.data import colored
 from fashiongan.errors import CheckpointError, FashionGANError
 from fashiongan.nets.unet import UNet
@@ -59,12 +62,14 @@ class GreyImage:
 @dataclass
 class Colorized:
     """The result: uint8 RGB (H, W, 3) at the input's size, or (N, H, W, 3) for a batch; the colour asked
-    and the colour each image was painted in (``auto``'s pick), both None for an unconditional model."""
+    and the colour each image was painted in (``auto``'s pick), both None for an unconditional model;
+    ``cut_out`` when the garment was cut out of its backdrop."""
 
     rgb: np.ndarray
     asked: str | None
     painted: list[str] | None
     notes: list[str] = field(default_factory=list)
+    cut_out: bool = False
 
 
 def _name(source: Source) -> str:
@@ -144,19 +149,26 @@ class Colorizer:
         return colored.colour_index(colored.AUTO if colour is None else colour, allow_auto=True)
 
     @torch.inference_mode()
-    def __call__(self, image: GreyImage | np.ndarray, colour: str | int | None = None) -> Colorized:
-        """Colour one image (a :class:`GreyImage`, or grey (H, W) float in [0, 1] / uint8) or a batch (N, H, W) of one size."""
+    def __call__(self, image: GreyImage | np.ndarray, colour: str | int | None = None, cutout: bool = True) -> Colorized:
+        """Colour one image (a :class:`GreyImage`, or grey (H, W) float in [0, 1] / uint8) or a batch (N, H, W) of one
+        size; with ``cutout`` one image's garment on a plain backdrop is painted and the backdrop kept."""
         index = self.colour_index(colour)
         gray = image.gray if isinstance(image, GreyImage) else _unit(image)
-        batch = torch.from_numpy(np.ascontiguousarray(gray, dtype=np.float32))
+        notes = list(image.notes) if isinstance(image, GreyImage) else []
+        mask = garment_mask(np.repeat(gray[..., None], 3, axis=2)) if cutout and gray.ndim == 2 else None
+        batch = torch.from_numpy(np.ascontiguousarray(gray if mask is None else gray * mask, dtype=np.float32))
         batch = batch[None, None] if batch.dim() == 2 else batch[:, None]
         if min(batch.shape[-2:]) < MIN_SIDE:
             raise FashionGANError(f"images must be at least {MIN_SIDE}x{MIN_SIDE} px, got {tuple(batch.shape[-2:])}")
         rgb, painted = paint(self.net, batch.to(_device(self.net)), index)
         rgb = rgb[0] if gray.ndim == 2 else rgb
+        if mask is not None:
+            rgb = onto(rgb, gray, mask)
+            notes.append(f"{image.name if isinstance(image, GreyImage) else 'the image'}: the garment was cut out of its "
+                         "plain backdrop, painted, and put back on it")
         asked = None if index is None else colored.colour_name(index)
         names = None if painted is None else [colored.colour_name(int(i)) for i in painted]
-        return Colorized(rgb, asked, names, list(image.notes) if isinstance(image, GreyImage) else [])
+        return Colorized(rgb, asked, names, notes, mask is not None)
 
 
 def colour_sheet(model: Colorizer, gray: np.ndarray, colours: list[str | None]) -> np.ndarray:
@@ -257,11 +269,11 @@ def _to_uint8(rgb: torch.Tensor) -> np.ndarray:
 
 
 def colorize(
-    checkpoint: str | Path | Colorizer, image: Source | np.ndarray, colour: str | int | None = None
+    checkpoint: str | Path | Colorizer, image: Source | np.ndarray, colour: str | int | None = None, cutout: bool = True,
 ) -> Colorized:
     """One image (a path, bytes, a file object, or grey (H, W)) coloured by ``checkpoint`` in ``colour``."""
     model = checkpoint if isinstance(checkpoint, Colorizer) else load_colorizer(checkpoint)
-    return model(image if isinstance(image, np.ndarray) else read_image(image), colour)
+    return model(image if isinstance(image, np.ndarray) else read_image(image), colour, cutout)
 
 
 def image_files(folder: str | Path) -> list[Path]:
@@ -283,7 +295,7 @@ def write_image(rgb: np.ndarray, path: str | Path) -> Path:
 
 def colorize_files(
     model: Colorizer, inputs: Sequence[Path], outputs: Sequence[Path], colour: str | int | None = None,
-    on_item: Callable[[int], None] | None = None,
+    on_item: Callable[[int], None] | None = None, cutout: bool = True,
 ) -> list[Colorized]:
     """Colour ``inputs`` into ``outputs`` (one each). Every input is read and checked before anything is
     written, so a bad file stops the run with nothing half-done; each output is written atomically.
@@ -297,7 +309,7 @@ def colorize_files(
         on_item(0)
     results = []
     for i, (source, target) in enumerate(zip(inputs, outputs)):
-        result = model(read_image(source), colour)
+        result = model(read_image(source), colour, cutout)
         write_image(result.rgb, target)
         results.append(result)
         if on_item is not None:

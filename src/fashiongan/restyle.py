@@ -4,9 +4,11 @@ A translation checkpoint holds both generators (``generator_ab``: domain A -> B,
 and names its domains (``objective.domains``: leather and denim for the built-in model); ``to`` picks the
 direction. A user's image comes as it is: any size and mode (L, RGB, RGBA, LA, P, 16-bit, ...), PNG, JPEG
 or whatever Pillow reads; the EXIF orientation is applied and transparent pixels become black (the
-background the built-in domains have). The generator runs at the size it was trained at: the image is
-fitted into that square (black bands around it), translated, and the result cropped and resized back
-to the input's size, alpha included. The reconstruction (translated back) shows what the cycle kept.
+background the built-in domains have). A garment photographed on a plain backdrop (white, cream, grey)
+is cut out of it first (:mod:`fashiongan.background`) and its result put back on that backdrop, since
+the built-in model knows garments on black only. The generator runs at the size it was trained at: the
+image is fitted into that square (black bands around it), translated, and the result cropped and resized
+back to the input's size, alpha included. The reconstruction (translated back) shows what the cycle kept.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from PIL import Image, ImageOps
 from torch import nn
 
 from fashiongan import hub
+from fashiongan.background import garment_mask, onto
 from fashiongan.errors import CheckpointError, FashionGANError
 from fashiongan.objectives.cyclegan import DEFAULT_DOMAINS
 from fashiongan.user_images import reading
@@ -47,13 +50,14 @@ class UserImage:
 @dataclass
 class Restyled:
     """One result at the input's size: uint8 ``original``, ``translated`` and ``reconstructed`` (H, W, 3),
-    ``alpha`` uint8 (H, W) when the input had one."""
+    ``alpha`` uint8 (H, W) when the input had one; ``cut_out`` when the garment was cut out of its backdrop."""
 
     name: str
     original: np.ndarray
     translated: np.ndarray
     reconstructed: np.ndarray
     alpha: np.ndarray | None = None
+    cut_out: bool = False
     notes: list[str] = field(default_factory=list)
 
     def image(self, which: str = "translated") -> Image.Image:
@@ -130,19 +134,25 @@ class Translator:
             again.append(back(_channels(out, back)).cpu())
         return torch.cat(moved), torch.cat(again)
 
-    def __call__(self, images: Sequence[UserImage], to: str) -> list[Restyled]:
-        """Each image translated into domain ``to`` and back, at its own size."""
+    def __call__(self, images: Sequence[UserImage], to: str, cutout: bool = True) -> list[Restyled]:
+        """Each image translated into domain ``to`` and back, at its own size; with ``cutout`` a garment on a
+        plain backdrop is translated on black and put back on its backdrop."""
         self.direction(to)  # a bad name fails before any work
         side = int(getattr(self.generators["ab"], "image_size", 64))
-        fitted = torch.stack([_fit(image.rgb, side) for image in images]) if images else torch.empty(0, 3, side, side)
+        masks = [garment_mask(image.rgb) if cutout and image.alpha is None else None for image in images]
+        garments = [image.rgb if mask is None else image.rgb * mask[..., None] for image, mask in zip(images, masks)]
+        fitted = torch.stack([_fit(rgb, side) for rgb in garments]) if images else torch.empty(0, 3, side, side)
         moved, again = self.translate(fitted * 2 - 1, to)
         results = []
-        for image, out, back in zip(images, moved, again):
+        for image, mask, out, back in zip(images, masks, moved, again):
             height, width = image.rgb.shape[:2]
-            results.append(Restyled(
-                image.name, _uint8(image.rgb), _unfit(out, height, width), _unfit(back, height, width),
-                None if image.alpha is None else _uint8(image.alpha),
-            ))
+            translated, reconstructed = _unfit(out, height, width), _unfit(back, height, width)
+            notes = []
+            if mask is not None:
+                translated, reconstructed = onto(translated, image.rgb, mask), onto(reconstructed, image.rgb, mask)
+                notes.append(f"{image.name}: the garment was cut out of its plain backdrop and put back on it")
+            results.append(Restyled(image.name, _uint8(image.rgb), translated, reconstructed,
+                                    None if image.alpha is None else _uint8(image.alpha), mask is not None, notes))
         return results
 
 
@@ -200,11 +210,13 @@ def load(checkpoint: str | Path, device: str | torch.device = "cpu") -> Translat
     return Translator(generators, (str(names[0]), str(names[1])), str(checkpoint), train_config.get("data"))
 
 
-def restyle(checkpoint: str | Path, paths: Sequence[str | Path], to: str, device: str | torch.device = "cpu") -> list[Restyled]:
+def restyle(
+    checkpoint: str | Path, paths: Sequence[str | Path], to: str, device: str | torch.device = "cpu", cutout: bool = True,
+) -> list[Restyled]:
     """Read ``paths`` (every one checked before any work) and restyle each into domain ``to``."""
     translator = load(checkpoint, device)
     translator.direction(to)
-    return translator([read_image(p) for p in paths], to)
+    return translator([read_image(p) for p in paths], to, cutout)
 
 
 def triplet_figure(results: Sequence[Restyled], path: str | Path, to: str) -> Path:

@@ -19,6 +19,7 @@ def colorize(
     test_items: Optional[int] = typer.Option(None, "--test-items", min=1, max=50, help="Instead of --input: paint this many Fashion-MNIST test items in every colour (or the one asked) into one figure (--out FILE.png)."),
     colour: Optional[str] = typer.Option(None, "--colour", "--color", help="A catalogue colour (navy, burgundy, ...) or auto [default: auto]; conditional colorizers only."),
     out: Optional[Path] = typer.Option(None, "--out", "-o", help="Output file (image input) or folder (folder input) [default: INPUT-COLOUR.png or INPUT-COLOUR/ here]."),
+    cutout: bool = typer.Option(True, "--cutout/--no-cutout", help="Cut a garment out of a plain backdrop (a product photo on white or grey), paint it, and keep the backdrop; --no-cutout paints each image as it is."),
     as_json: bool = typer.Option(False, "--json", help="Print what was written as JSON."),
 ) -> None:
     """Colour grey items (any size; colour images are taken by their luminance) at their own size."""
@@ -44,7 +45,7 @@ def colorize(
         bar.update(task, completed=done)
 
     try:
-        results = lib.colorize_files(model, inputs, outputs, colour, on_item=progress)
+        results = lib.colorize_files(model, inputs, outputs, colour, on_item=progress, cutout=cutout)
     finally:
         if bar.live.is_started:
             bar.stop()

@@ -23,6 +23,7 @@ def restyle(
     out: Optional[Path] = typer.Option(None, "--out", "-o", help="Output file (image input) or folder (folder input) (default: INPUT-TO.png or INPUT-TO/ here)."),
     triplet: Optional[Path] = typer.Option(None, "--triplet", help="Also write a figure: original / translated / reconstructed, a row per image (at most --n)."),
     n: int = typer.Option(8, "--n", min=1, max=64, help="Rows of the triplet figure (and built-in test items when there is no --input)."),
+    cutout: bool = typer.Option(True, "--cutout/--no-cutout", help="Cut a garment out of a plain backdrop (a product photo on white or grey) for the model and put the result back on it; --no-cutout hands each image over as it is."),
     device: str = typer.Option("cpu", "--device", help="cpu or cuda."),
     as_json: bool = typer.Option(False, "--json", help="Print what was written as JSON."),
 ) -> None:
@@ -43,18 +44,20 @@ def restyle(
     with bar:
         task = bar.add_task("restyle", total=len(images))
         for start in range(0, len(images), lib.CHUNK):
-            results += translator(images[start : start + lib.CHUNK], to)
+            results += translator(images[start : start + lib.CHUNK], to, cutout)
             bar.update(task, completed=len(results))
     for result, path in zip(results, outputs):
         _write(result, path)
     if triplet is not None:
         lib.triplet_figure(results[:n], triplet, to)
-    written = [{"input": r.name, "output": str(p), "width": r.original.shape[1], "height": r.original.shape[0]}
+    written = [{"input": r.name, "output": str(p), "width": r.original.shape[1], "height": r.original.shape[0], "notes": r.notes}
                for r, p in zip(results, outputs)]
     if as_json:
         print_json({"checkpoint": checkpoint, "from": source, "to": to.lower(), "images": written,
                     "triplet": None if triplet is None else str(triplet)})
         return
+    for note in (note for r in results for note in r.notes):
+        err_console.print(f"note: {escape(note)}", highlight=False, soft_wrap=True)
     if outputs:
         where = outputs[0] if len(outputs) == 1 else outputs[0].parent
         console.print(f"restyled {len(outputs)} image{'s' if len(outputs) > 1 else ''} from {escape(source)} to "

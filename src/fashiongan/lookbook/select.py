@@ -100,7 +100,7 @@ def _make(r: Recipe, models: Models) -> np.ndarray:
     image = sampling.sample(models.generator(r.generator), 1, label=r.label, seed=r.seed,
                             colour=r.colour if r.colour_by == "generator" else None).images
     if r.colorizer:
-        image = tasks.colorize(models.task("colorize", r.colorizer), image, [r.colour])
+        image = tasks.colorize(models.task("colorize", r.colorizer), image, [r.colour])[0]
     if r.restyler:
         image = tasks.restyle(models.task("restyle", r.restyler), image, r.fabric)[0]
     return image

@@ -28,19 +28,23 @@ def _load_restyler(source: str) -> Any:
 LOADERS = {"colorize": _load_colorizer, "restyle": _load_restyler}
 
 
-def colorize(model: Any, images: np.ndarray, colours: Sequence[str]) -> np.ndarray:
-    """Grayscale items (N, H, W) painted one colour name (or auto) each by a loaded colorizer -> (N, H, W, 3)."""
-    return np.stack([np.asarray(model(np.ascontiguousarray(image), colour).rgb) for image, colour in zip(images, colours)])
+def colorize(model: Any, images: np.ndarray, colours: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
+    """Grayscale items (N, H, W) painted one colour name (or auto) each by a loaded colorizer -> (N, H, W, 3),
+    and bool (N,): which garments were cut out of a plain backdrop (a product photo) and put back on it."""
+    results = [model(np.ascontiguousarray(image), colour) for image, colour in zip(images, colours)]
+    return np.stack([np.asarray(r.rgb) for r in results]), np.array([r.cut_out for r in results])
 
 
-def restyle(model: Any, images: np.ndarray, fabric: str) -> tuple[np.ndarray, np.ndarray]:
+def restyle(model: Any, images: np.ndarray, fabric: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Items (N, H, W[, 3]) translated into ``fabric`` (one of the model's domains) and back:
-    (translated, reconstructed), each (N, H, W, 3)."""
+    (translated, reconstructed), each (N, H, W, 3), and bool (N,): which garments were cut out of a plain
+    backdrop (a product photo) for the model and put back on it."""
     module = _module("restyle")
     rgb = images if images.ndim == 4 else np.repeat(images[..., None], 3, axis=-1)
     inputs = [module.UserImage(np.ascontiguousarray(image, dtype=np.float32) / 255, f"item {i}") for i, image in enumerate(rgb)]
     results = model(inputs, fabric)
-    return np.stack([r.translated for r in results]), np.stack([r.reconstructed for r in results])
+    return (np.stack([r.translated for r in results]), np.stack([r.reconstructed for r in results]),
+            np.array([r.cut_out for r in results]))
 
 
 def fabrics(model: Any) -> tuple[str, ...]:

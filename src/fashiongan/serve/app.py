@@ -129,7 +129,9 @@ def create_app(capabilities: Optional[Capabilities] = None, models: Optional[Mod
     def bad_input(_: Request, exc: FashionGANError) -> JSONResponse:
         return JSONResponse({"detail": str(exc)}, status_code=422)
 
-    def read_upload(file: Optional[UploadFile], test_item: Optional[int], colour: bool = False) -> tuple[np.ndarray, Optional[int], bool]:
+    def read_upload(
+        file: Optional[UploadFile], test_item: Optional[int], colour: bool = False, invert_light: bool = True,
+    ) -> tuple[np.ndarray, Optional[int], bool]:
         """The image a request names: an upload or a Fashion-MNIST test item (with its true class)."""
         if (file is None) == (test_item is None):
             raise FashionGANError("send exactly one of: file (an image upload) or test_item (0-9999)")
@@ -139,7 +141,7 @@ def create_app(capabilities: Optional[Capabilities] = None, models: Optional[Mod
         raw = file.file.read(MAX_UPLOAD + 1)
         if len(raw) > MAX_UPLOAD:
             raise HTTPException(413, f"the image is over {MAX_UPLOAD} bytes")
-        upload = uploads.load(raw, colour=colour)
+        upload = uploads.load(raw, colour=colour, invert_light=invert_light)
         return upload.image, None, upload.inverted
 
     @app.get("/", response_class=HTMLResponse, include_in_schema=False)
@@ -225,10 +227,10 @@ def create_app(capabilities: Optional[Capabilities] = None, models: Optional[Mod
             file: Optional[UploadFile] = File(None),
         ) -> dict[str, Any]:
             """A grayscale item painted in the colour asked (or one the model picks: auto), before and after."""
-            image, _, inverted = read_upload(file, test_item)
+            image, _, _ = read_upload(file, test_item, invert_light=False)
             with gate:
-                after = tasks.colorize(nets.task("colorize", caps.colorizer), image[None], [colour])[0]
-            return {"colour": colour, "inverted": inverted, "before": render.data_uri(image), "after": render.data_uri(after)}
+                after, cut_out = tasks.colorize(nets.task("colorize", caps.colorizer), image[None], [colour])
+            return {"colour": colour, "cut_out": bool(cut_out[0]), "before": render.data_uri(image), "after": render.data_uri(after[0])}
 
     if caps.restyler:
         Fabric = Literal[tuple(fabrics)]  # type: ignore[valid-type]
@@ -239,11 +241,12 @@ def create_app(capabilities: Optional[Capabilities] = None, models: Optional[Mod
             test_item: Optional[int] = Form(None, ge=0, lt=TEST_ITEMS),
             file: Optional[UploadFile] = File(None),
         ) -> dict[str, Any]:
-            """An item translated into another fabric by the shipped restyle model, and back: the triplet."""
-            image, _, inverted = read_upload(file, test_item, colour=True)
+            """An item translated into another fabric by the shipped restyle model, and back: the triplet. A photo
+            on a plain backdrop keeps its colours: the garment is cut out for the model and put back, not inverted."""
+            image, _, _ = read_upload(file, test_item, colour=True, invert_light=False)
             with gate:
-                translated, reconstructed = tasks.restyle(nets.task("restyle", caps.restyler), image[None], fabric)
-            return {"fabric": fabric, "inverted": inverted, "before": render.data_uri(image),
+                translated, reconstructed, cut_out = tasks.restyle(nets.task("restyle", caps.restyler), image[None], fabric)
+            return {"fabric": fabric, "cut_out": bool(cut_out[0]), "before": render.data_uri(image),
                     "after": render.data_uri(translated[0]), "reconstructed": render.data_uri(reconstructed[0])}
 
     @app.post("/api/lookbook")

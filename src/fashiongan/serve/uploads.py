@@ -2,8 +2,9 @@
 
 Pillow reads the header first (``Image.open`` is lazy), so the size is checked before a decompression
 bomb can inflate; its own bomb guard is made an error too. Any mode comes in (L, RGB, RGBA, P, I;16, ...)
-and leaves as uint8 grayscale or RGB. Items against a light background (product photos) are inverted to
-Fashion-MNIST's black background, and the reply says so.
+and leaves as uint8 grayscale or RGB. For the classifiers, items against a light background (product
+photos) are inverted to Fashion-MNIST's black background, and the reply says so; colorize and restyle
+take them as they are and cut the garment out of its backdrop (:mod:`fashiongan.background`).
 """
 
 from __future__ import annotations

@@ -209,7 +209,8 @@ async function pairTask(path, source, field, value, target) {
   const r = await api(path, { method: "POST", body: form });
   const out = $(target);
   out.innerHTML = "";
-  out.append(column("Before", r.before, r.inverted ? "inverted to a dark background" : "input"),
+  const how = r.inverted ? "inverted to a dark background" : (r.cut_out ? "cut out of its backdrop" : "input");
+  out.append(column("Before", r.before, how),
              column("After", r.after, value));
   if (r.reconstructed) out.append(column("And back again", r.reconstructed, "reconstructed"));
 }
