@@ -15,7 +15,6 @@ import datetime
 import json
 import subprocess
 import sys
-from pathlib import Path
 
 from fashiongan import hub
 

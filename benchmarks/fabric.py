@@ -50,7 +50,7 @@ from fashiongan.train.distributed import Distributed
 from fashiongan.viz import save_grid
 
 from machine import describe  # benchmarks/machine.py and runs.py, beside this script
-from runs import ROOT, rel, run_dir, trained
+from runs import ROOT, budget_name, rel, repeated_seeds, run_dir, trained
 
 BENCHMARKS = ROOT / "BENCHMARKS.md"
 RESULTS = ROOT / "benchmarks" / "results" / "fabric.json"
@@ -139,11 +139,6 @@ def throughput_row(r: dict, command: str, where: str, date: str) -> str:
 # ---------------------------------------------------------------- quality at equal CPU minutes
 
 
-def arm_run(name: str, minutes: float, seed: int) -> str:
-    """An arm's run at a budget and seed (runs/bench-ARM-10min, -seed1 ...): none replaces another."""
-    return f"{name}-{minutes:g}min" + (f"-seed{seed}" if seed else "")
-
-
 def first_seed_steps(name: str, minutes: float, seed: int, records: list[dict]) -> int | None:
     """For a further seed, the step budget seed 0 of the arm was given at these minutes (None: measure one)."""
     if not seed:
@@ -152,7 +147,7 @@ def first_seed_steps(name: str, minutes: float, seed: int, records: list[dict]) 
 
 
 def train(name: str, minutes: float, steps: int, seed: int, runs: Path) -> dict:
-    out = run_dir(runs, arm_run(name, minutes, seed))
+    out = run_dir(runs, budget_name(name, minutes, seed))
     if out.exists():  # the benchmark owns runs/bench-*: a new budget is a new run
         shutil.rmtree(out)
     config = load_config(name, overrides={"seed": seed, "train": {"steps": steps, "epochs": None, "minutes": None}})
@@ -211,10 +206,7 @@ def quality_table(records: list[dict]) -> str:
                 f"| {r['arm']} | {r['minutes']:g} | {r['seed']} | {r['steps']} | {direction} | {fabric} | {m['garment_kept']:.1%} | "
                 f"{m['garment_agreed']:.1%} | {m['mask_iou']:.3f} | {m['kid_mean']:.4f} | {m['cycle_l1']:.4f} | "
                 f"{m['truth_ssim']:.3f} ({m['identity_ssim']:.3f}) | `{r['command']}` | {r['machine']} | {r['date']} |")
-    groups: dict[tuple, list[dict]] = {}
-    for r in sorted(records, key=_order):
-        groups.setdefault((r["arm"], r["minutes"]), []).append(r)
-    repeated = {key: runs for key, runs in groups.items() if len(runs) > 1}
+    repeated = repeated_seeds(sorted(records, key=_order))
     if repeated:
         rows += ["", "Medians over seeds (arms run with more than one):", "", MEDIAN_HEADER]
         for (arm, minutes), runs in repeated.items():
@@ -314,7 +306,7 @@ def main() -> None:
     if scoring:
         done, checkpoints = {}, {}
         for arm in [] if args.shipped_only else arms:
-            run = arm_run(arm, args.minutes, args.seed)
+            run = budget_name(arm, args.minutes, args.seed)
             if args.skip_train:
                 done[arm] = trained(run, args.runs)
             else:

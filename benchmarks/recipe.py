@@ -28,7 +28,7 @@ from fashiongan.train.config import merge
 
 from gans import score  # benchmarks/gans.py, machine.py and runs.py, beside this script
 from machine import describe
-from runs import ROOT, fill_block, rel
+from runs import ROOT, budget_name, fill_block, rel, repeated_seeds
 
 RESULTS = ROOT / "benchmarks" / "results" / "recipe.json"
 
@@ -86,7 +86,7 @@ def slug(arm: str) -> str:
 def run(arm: str, minutes: float, seed: int, n: int, runs: Path) -> dict:
     """Train one arm for ``minutes`` and score it; the record of the row."""
     _, model, overrides = ARMS[arm]
-    out = runs / (f"{slug(arm)}-{minutes:g}min" + (f"-seed{seed}" if seed else ""))
+    out = runs / budget_name(slug(arm), minutes, seed)
     if out.exists():
         shutil.rmtree(out)
     budget = {"seed": seed, "train": {"minutes": minutes, "epochs": None, "steps": None}}
@@ -122,17 +122,14 @@ def table(records: list[dict]) -> str:
 
 def medians(records: list[dict], order: dict[str, int]) -> str:
     """Medians over seeds of the arms run with more than one (FID and label accuracy of the same seed differ a lot)."""
-    groups: dict[tuple[float, str], list[dict]] = {}
-    for r in records:
-        groups.setdefault((r["minutes"], r["arm"]), []).append(r)
-    repeated = sorted((key for key, runs in groups.items() if len(runs) > 1), key=lambda k: (k[0], order.get(k[1], len(order))))
+    ordered = sorted(records, key=lambda r: (r["minutes"], order.get(r["arm"], len(order)), r["seed"]))
+    repeated = repeated_seeds(ordered)
     if not repeated:
         return ""
     rows = ["", "Medians over seeds (arms run with more than one):", "",
             "| arm | CPU min | seeds | FID | label acc. | recall |", "|---|---:|---|---:|---:|---:|"]
-    for minutes, arm in repeated:
-        runs = groups[minutes, arm]
-        rows.append(f"| {arm} | {minutes:g} | {', '.join(str(r['seed']) for r in sorted(runs, key=lambda r: r['seed']))} | "
+    for (arm, minutes), runs in repeated.items():
+        rows.append(f"| {arm} | {minutes:g} | {', '.join(str(r['seed']) for r in runs)} | "
                     f"{statistics.median(r['fid'] for r in runs):.2f} | "
                     f"{100 * statistics.median(r['label_accuracy'] for r in runs):.1f}% | "
                     f"{statistics.median(r['recall'] for r in runs):.2f} |")

@@ -21,6 +21,19 @@ def run_dir(runs: Path, name: str) -> Path:
     return runs / f"bench-{name}"
 
 
+def budget_name(name: str, minutes: float, seed: int) -> str:
+    """A run's name at a budget and seed (NAME-10min, NAME-10min-seed1): no budget or seed replaces another."""
+    return f"{name}-{minutes:g}min" + (f"-seed{seed}" if seed else "")
+
+
+def repeated_seeds(records: list[dict]) -> dict[tuple[str, float], list[dict]]:
+    """Records grouped by (arm, minutes), in the order given, for the arms run with more than one seed."""
+    groups: dict[tuple[str, float], list[dict]] = {}
+    for r in records:
+        groups.setdefault((r["arm"], r["minutes"]), []).append(r)
+    return {key: runs for key, runs in groups.items() if len(runs) > 1}
+
+
 def trained(name: str, runs: Path) -> dict:
     """The record of an earlier benchmark run (for --skip-train)."""
     path = run_dir(runs, name) / "bench.json"
