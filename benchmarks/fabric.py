@@ -47,6 +47,7 @@ from fashiongan.metrics.features import JUDGE, judge_outputs, load_judge
 from fashiongan.objectives.base import Context
 from fashiongan.train import engine, fit, load_config
 from fashiongan.train.distributed import Distributed
+from fashiongan.train.optimizers import build as build_optimizers
 from fashiongan.viz import save_grid
 
 from machine import describe  # benchmarks/machine.py and runs.py, beside this script
@@ -95,7 +96,7 @@ def throughput(name: str, size: int | None, batch: int | None, windows: int, win
     torch.manual_seed(config.seed)
     data = load_training_data(config.data)
     nets = {role: net_registry.build(s["arch"], **s.get("kwargs", {})) for role, s in config.nets.items()}
-    optimizers = engine._optimizers(config, nets)
+    optimizers = build_optimizers(config.optim, nets)
     objective = objectives.get(config.model)
     phases = objective.phases(config.objective)
     ctx = Context(step=0, hp=config.objective, state={}, seed=config.seed, device=torch.device("cpu"))

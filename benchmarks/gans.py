@@ -46,6 +46,7 @@ from fashiongan.data.datasets import load_training_data
 from fashiongan.objectives.base import Context
 from fashiongan.train import engine, fit, load_config
 from fashiongan.train.distributed import Distributed
+from fashiongan.train.optimizers import build as build_optimizers
 from fashiongan.viz import save_grid
 
 from machine import describe  # benchmarks/machine.py and runs.py, beside this script
@@ -80,7 +81,7 @@ class Trainer:
         self.nets = {role: net_registry.build(s["arch"], **s.get("kwargs", {})) for role, s in self.config.nets.items()}
         if self.channels_last:
             self.nets = {role: net.to(memory_format=torch.channels_last) for role, net in self.nets.items()}
-        self.optimizers = engine._optimizers(self.config, self.nets)
+        self.optimizers = build_optimizers(self.config.optim, self.nets)
         self.phases = objective.phases(self.config.objective)
         self.batch_size = settings["batch_size"]
         self.per_epoch = max(len(data) // self.batch_size, 1)

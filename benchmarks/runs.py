@@ -53,3 +53,12 @@ def fill_block(name: str, body: str, path: Path = BENCHMARKS) -> None:
         raise SystemExit(f"{rel(path)} has no {start} ... {end} block to fill")
     head, rest = text.split(start, 1)
     path.write_text(f"{head}{start}\n{body.rstrip(chr(10))}\n{end}{rest.split(end, 1)[1]}")
+
+
+def block_rows(name: str, path: Path = BENCHMARKS) -> dict[str, list[str]]:
+    """The table rows in ``name``'s block of ``path``, by their first cell: the cells of each, stripped."""
+    text = path.read_text()
+    start, end = f"<!-- {name}:start -->", f"<!-- {name}:end -->"
+    body = text.split(start, 1)[1].split(end, 1)[0] if start in text and end in text else ""
+    rows = [line.strip().strip("|").split(" | ") for line in body.splitlines() if line.startswith("| ")]
+    return {cells[0].strip(): [c.strip() for c in cells] for cells in rows[1:]}

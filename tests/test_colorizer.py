@@ -66,8 +66,10 @@ def test_patchgan_depth_fits_the_image(size: int, layers: int, patches: int) -> 
 
 
 def test_patchgan_refuses_a_depth_that_collapses_the_image() -> None:
-    with pytest.raises(ValueError, match="does not fit"):
+    with pytest.raises(CheckpointError, match="does not fit"):
         nets.build("patchgan", n_layers=4, image_size=28)
+    with pytest.raises(FashionGANError, match="^nets.discriminator: architecture 'patchgan': n_layers 4 does not fit"):
+        load_config("colorizer", overrides={"nets": {"discriminator": {"kwargs": {"n_layers": 4}}}})
 
 
 # ---------------------------------------------------------------- objective
@@ -133,7 +135,7 @@ def test_report_shows_grey_truth_and_each_colour_asked(name: str) -> None:
 
 
 @pytest.mark.parametrize(("hp", "message"), [({"l1": -1}, "objective.l1"),
-                                              ({"lambda": 3}, "not a pix2pix setting"), ({"picker": -1}, "objective.picker")])
+                                              ({"lambda": 3}, "unknown setting objective.lambda"), ({"picker": -1}, "objective.picker")])
 def test_bad_hyperparameters_are_refused_before_training(hp: dict, message: str) -> None:
     with pytest.raises(FashionGANError, match=message):
         load_config("colorizer", overrides={"objective": hp})

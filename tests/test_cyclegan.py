@@ -23,6 +23,7 @@ from fashiongan.metrics import fabric as fabric_metrics
 from fashiongan.objectives import cyclegan
 from fashiongan.objectives.base import Context
 from fashiongan.train import engine, fit, load_config
+from fashiongan.train.optimizers import lr_factor
 
 runner = CliRunner()
 TINY_G = {"kwargs": {"width": 4, "blocks": 1, "image_size": 32}}
@@ -121,7 +122,7 @@ def test_the_pool_shows_new_fakes_while_filling_then_swaps_about_half() -> None:
 
 
 def test_linear_decay_holds_the_rate_for_half_the_run_then_falls_to_zero() -> None:
-    factors = [engine._lr_factor("linear_decay", step, 100) for step in (0, 25, 50, 75, 99, 100)]
+    factors = [lr_factor("linear_decay", step, 100) for step in (0, 25, 50, 75, 99, 100)]
     assert factors == pytest.approx([1.0, 1.0, 1.0, 0.5, 0.02, 0.0])
 
 
@@ -167,6 +168,24 @@ def test_export_keeps_both_generators(trained: Path, tmp_path: Path) -> None:
     assert all(v.dtype == torch.float16 for v in weights.values() if v.is_floating_point())
     assert not (out / hub.TRAINING_FILE).exists()
     assert restyle.load(out).domains == ("leather", "denim")
+
+
+def test_an_ema_run_keeps_an_average_of_both_generators_and_restyle_samples_with_them(real_data: Path, tmp_path: Path) -> None:
+    fit(tiny_config(ema_decay=0.9, steps=4, samples=False), tmp_path / "run", progress=False)
+    config = hub.read_config(tmp_path / "run")
+    assert config["roles"] == {"generator_ab": "generator_ab_ema", "generator_ba": "generator_ba_ema"}
+    assert config["main"] == "generator_ab_ema"
+    state = load_file(tmp_path / "run" / hub.TRAINING_FILE)
+    assert {"net.ema.module.net.1.weight", "net.generator_ba_ema.module.net.1.weight"} <= set(state)
+    out = hub.export(tmp_path / "run", tmp_path / "shipped")
+    assert set(hub.read_config(out)["nets"]) == {"generator_ab_ema", "generator_ba_ema"}
+    translator = restyle.load(out)
+    averaged = hub.load_checkpoint(tmp_path / "run")
+    for direction, role in (("ab", "generator_ab"), ("ba", "generator_ba")):
+        expected = averaged.nets[role + hub.EMA_SUFFIX].state_dict()
+        assert all(torch.equal(v, expected[k]) for k, v in translator.generators[direction].state_dict().items())
+        live = averaged.nets[role].state_dict()
+        assert any(not torch.equal(v, live[k]) for k, v in expected.items() if v.is_floating_point())
 
 
 def test_resume_with_the_pool_matches_an_uninterrupted_run(

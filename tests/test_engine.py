@@ -290,6 +290,27 @@ def test_train_cli_rejects_bad_flags_in_one_line(tmp_path: Path) -> None:
         assert expected in result.output and result.output.count("\n") == 1, (args, result.output)
 
 
+@pytest.mark.parametrize(("layer", "expected"), [
+    ("optim: {generator: {beta: [0.0, 0.9]}}", "unknown setting optim.generator.beta; known: nets, type, lr, betas"),
+    ("objective: {nonesuch: 1}", "unknown setting objective.nonesuch (model 'acgan'); known: fake_aux"),
+    ("data: {limt: 10}", "unknown setting data.limt (dataset 'fashion_mnist'); known: name, size, augment, workers, data_dir, limit"),
+    ("nets: {generator: {kwargs: {noise: gaussian}}}", "nets.generator: architecture 'dcgan_generator': noise must be one of normal, uniform"),
+    ("nets: {discriminator: {kwargs: {widht: 8}}}", "nets.discriminator: architecture 'dcgan_discriminator' does not take these settings"),
+    ("nets: {generator: {kwarg: {width: 8}}}", "unknown setting nets.generator.kwarg; known: arch, kwargs"),
+    ("train: {epoch: 3}", "unknown setting train.epoch; known: batch_size, epochs"),
+])
+def test_a_typo_anywhere_in_a_config_is_one_line_before_any_data_loads(
+    layer: str, expected: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(engine, "load_training_data", lambda spec: pytest.fail("the data loaded before the config was checked"))
+    (tmp_path / "typo.yaml").write_text(layer)
+    result = runner.invoke(app, ["train", "--model", "acgan-narrow", "--config", str(tmp_path / "typo.yaml"), "--steps", "1",
+                                 "--out", str(tmp_path / "run")])
+    assert result.exit_code == 1, result.output
+    assert expected in result.output and result.output.count("\n") == 1, result.output
+    assert not (tmp_path / "run").exists()
+
+
 def test_models_lists_the_generators_found_from_the_packaged_configs() -> None:
     result = runner.invoke(app, ["models", "--json"])
     assert result.exit_code == 0, result.output

@@ -614,3 +614,33 @@ def test_evaluate_command_scores_a_colour_generator_with_its_classes_and_colours
     judged = metrics.judge_outputs(colour_judge, images)
     assert report["label_accuracy"] == metrics.label_accuracy(judged.logits, labels)
     assert report["colour_accuracy"] == metrics.colour_accuracy(judged.colour_logits, colours)
+    per_colour = report["colour_conditions"]
+    assert per_colour["names"] == colored.colour_names() and sum(map(sum, per_colour["confusion"])) == 24
+    assert per_colour["lowest"]["accuracy"] == min(per_colour["accuracy"].values())
+    assert sum(map(sum, report["label_conditions"]["confusion"])) == 24
+
+    plotted = CliRunner().invoke(app, ["evaluate", "--checkpoint", str(tmp_path / "gen"), "--n", "24",
+                                       "--plot", str(tmp_path / "asked.png")], terminal_width=200)
+    assert plotted.exit_code == 0, plotted.output
+    assert Image.open(tmp_path / "asked.png").size[0] > 1000  # two panels: classes and colours
+    assert "lowest colour" in plotted.stdout and "per colour (asked vs judged)" in plotted.stdout
+    assert f"{per_colour['lowest']['name']} {per_colour['lowest']['accuracy']:.1%}" in plotted.stdout
+
+
+def test_a_swapped_pair_of_colours_hides_in_the_mean_and_shows_per_condition(
+    small_coloured: dict[str, colored.ColoredSplit]
+) -> None:
+    """Red asked and pink drawn, pink asked and red drawn: the shipped colour judge still gives a high mean."""
+    train = small_coloured["train"]
+    red, pink = colored.colour_index("red"), colored.colour_index("pink")
+    asked = train.colours.copy()
+    asked[train.colours == red], asked[train.colours == pink] = pink, red
+    result = metrics.evaluate_images(train.images, train.labels, asked, judge="pretrained:colour-judge")
+    assert result["colour_accuracy"] > 0.85
+    per = result["colour_conditions"]
+    assert per["accuracy"]["red"] == per["accuracy"]["pink"] == 0 and per["lowest"] == {"name": "red", "accuracy": 0.0}
+    assert per["confusion"][red][pink] == (train.colours == pink).sum() > 0  # rows: asked, columns: judged
+    assert all(per["accuracy"][name] > 0.9 for name in per["accuracy"] if name not in ("red", "pink"))
+    classes = result["label_conditions"]
+    assert classes["names"] == list(fm.CLASSES) and len(classes["accuracy"]) == 10
+    assert classes["lowest"]["accuracy"] == min(classes["accuracy"].values()) < result["label_accuracy"]

@@ -225,6 +225,20 @@ def test_infogan_q_learns_the_class_of_real_images_from_their_labels() -> None:
     assert seen[-1] < seen[0], seen
 
 
+def test_acgan_fake_aux_weighs_what_d_learns_from_the_labels_of_fakes() -> None:
+    """At fake_aux 0 D's heads learn from real items alone, so no labelling G settles in can train them."""
+    objective, built, batch, ctx = _setup("acgan")
+    loss = {}
+    for weight in (0.0, 1.0, 2.0):
+        ctx.hp = {**ctx.hp, "fake_aux": weight}
+        torch.manual_seed(1)  # the same fakes each time
+        loss[weight] = objective.phases(ctx.hp)[0].loss(built, batch, ctx)["loss"].item()
+    fake_cross_entropy = loss[1.0] - loss[0.0]
+    assert fake_cross_entropy > 0.5  # ten untrained class logits: about ln 10
+    assert loss[2.0] - loss[0.0] == pytest.approx(2 * fake_cross_entropy, rel=1e-4)
+    assert load_config("acgan-colour").objective["fake_aux"] == 0 and "fake_aux" not in load_config("acgan").objective
+
+
 def test_conditional_report_has_a_row_per_class_from_fixed_noise() -> None:
     objective, built, batch, ctx = _setup("cgan")
     report = objective.report(built, ctx)
@@ -251,6 +265,7 @@ def test_conditional_report_has_a_row_per_class_from_fixed_noise() -> None:
     ("projgan", {"r1": -1}, "r1"),
     ("projgan", {"r1_every": 0}, "r1_every"),
     ("projgan", {"diffaugment": "translation,zoom"}, "zoom"),
+    ("acgan", {"fake_aux": -1}, "fake_aux"),
 ])
 def test_bad_hyperparameters_are_rejected_before_training(name: str, hp: dict, message: str) -> None:
     with pytest.raises(FashionGANError, match=message):

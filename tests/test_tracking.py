@@ -94,12 +94,13 @@ def test_scores_at_epoch_ends_and_every_interval_go_to_history_config_tensorboar
     steps, fids = history(tracked_run, "judge/fid")
     assert steps == [6, 8, 14, 16]
     assert all(0 < fid < 1000 for fid in fids)
-    for name in ("label_accuracy", "precision", "recall"):
+    for name in ("label_accuracy", "label_accuracy_lowest", "precision", "recall"):
         assert history(tracked_run, f"judge/{name}")[0] == steps
         assert all(0 <= v <= 1 for v in history(tracked_run, f"judge/{name}")[1])
     config = hub.read_config(tracked_run)
     assert config["metrics"]["fid"] == fids[-1]  # the checkpoint carries the latest scores
     assert config["metrics"]["label_accuracy"] == history(tracked_run, "judge/label_accuracy")[1][-1]
+    assert config["metrics"]["label_accuracy_lowest"] <= config["metrics"]["label_accuracy"]
     events = EventAccumulator(str(tracked_run / "tensorboard")).Reload()
     assert [e.step for e in events.Scalars("judge/fid")] == steps
     assert {"judge/recall", "judge/label_accuracy"} <= set(events.Tags()["scalars"])
@@ -118,7 +119,8 @@ def test_best_holds_the_ema_generator_with_the_lowest_fid_and_rescoring_it_gives
 
     generator = load_generator(tracked_run / tracking.BEST_DIR)
     judge = metrics.load_judge()
-    images, labels = tracking._samples(generator, TRACK["n"], seed=0)
+    images, labels, colours = tracking._samples(generator, TRACK["n"], seed=0)
+    assert colours is None
     features, logits = metrics.extract(judge, images)
     real = metrics.extract(judge, fm.load("test").images[:REAL])[0]
     assert metrics.fid(real, features) == pytest.approx(min(fids), rel=1e-6)

@@ -136,7 +136,7 @@ def test_temperature_scales_the_noise_of_samples_only() -> None:
     warm = nets.build("cvae", **TINY["cvae"])
     torch.testing.assert_close(cold.latent(3, generator=torch.Generator().manual_seed(2)),
                                0.5 * warm.latent(3, generator=torch.Generator().manual_seed(2)))
-    with pytest.raises(ValueError, match="temperature"):
+    with pytest.raises(CheckpointError, match="temperature must lie in"):
         nets.build("cvae", **TINY["cvae"], temperature=0)
 
 
@@ -187,7 +187,7 @@ def test_kl_warmup_and_free_bits_shape_the_loss() -> None:
     # every dimension's KL is far below 50 nats, so each one costs exactly the free bits
     assert logged["loss"].item() == pytest.approx(logged["reconstruction"].item() + 50.0 * net.z_dim, rel=1e-5)
     assert logged["neg_elbo"].item() == pytest.approx(logged["reconstruction"].item() + logged["kl"].item(), rel=1e-5)
-    with pytest.raises(FashionGANError, match="objective.gamma is not a VAE setting"):
+    with pytest.raises(FashionGANError, match="unknown setting objective.gamma"):
         load_config("cvae", overrides={"objective": {"gamma": 1}})
     with pytest.raises(FashionGANError, match="objective.free_bits"):
         load_config("cvae", overrides={"objective": {"free_bits": -1}})
@@ -297,6 +297,15 @@ def test_evaluate_scores_of_a_vae_and_attribute_accuracy_of_its_samples(
     accuracy = attribute_accuracy(str(trained["cvae"]), tmp_path / "reader", n=40)
     assert {"accuracy/category", "accuracy/group", "accuracy/colour", "accuracy/tone"} <= set(accuracy)
     assert all(0 <= accuracy[f"accuracy/{c}"] <= 1 for c in VOCABULARY.columns) and accuracy["n"] == 40
+    per_value = accuracy["conditions"]
+    assert set(per_value["columns"]) == set(VOCABULARY.columns)
+    for column, values in zip(VOCABULARY.columns, VOCABULARY.values):
+        found = per_value["columns"][column]
+        assert found["names"] == list(values) and sum(map(sum, found["confusion"])) == 40  # every sample asks one value
+        right = sum(found["confusion"][i][i] for i in range(len(values)))
+        assert right / 40 == pytest.approx(accuracy[f"accuracy/{column}"])
+    column, value = per_value["lowest"]["name"].split("=")
+    assert per_value["columns"][column]["accuracy"][value] == per_value["lowest"]["accuracy"]
     with pytest.raises(FashionGANError, match="conditioned on attributes"):
         attribute_accuracy("pretrained:acgan", tmp_path / "reader")
 

@@ -27,6 +27,7 @@ CONFIG_FILE = "config.json"
 WEIGHTS_FILE = "model.safetensors"
 TRAINING_FILE = "training_state.safetensors"
 PRETRAINED_PREFIX = "pretrained:"
+EMA_SUFFIX = "_ema"  # the stored name of a role's exponential moving average
 
 
 @dataclass
@@ -41,6 +42,10 @@ class Checkpoint:
     def main(self) -> nn.Module:
         """The net a user means by 'the model': the one named by config['main']."""
         return self.nets[self.config["main"]]
+
+    def role(self, name: str) -> nn.Module:
+        """The net that plays inference role ``name`` (its EMA copy where training kept one)."""
+        return self.nets[role_nets(self.config)[name]]
 
 
 def shipped() -> list[str]:
@@ -186,6 +191,17 @@ def load_checkpoint(source: str | Path, roles: list[str] | None = None) -> Check
     return Checkpoint(directory, config, built)
 
 
+def role_nets(config: Mapping[str, Any]) -> dict[str, str]:
+    """Each inference role of a checkpoint (the main one first, then its companions, such as CycleGAN's second
+    generator) and the stored net that plays it: the EMA copy where training kept one. config.json's ``roles``
+    says so; a checkpoint written before it existed had one EMA at most, of its main net."""
+    declared = config.get("roles")
+    if isinstance(declared, Mapping):
+        return {str(role): str(stored) for role, stored in declared.items()}
+    main = str(config["main"])
+    return {main.removesuffix(EMA_SUFFIX): main, **{role: role for role in companions(config)}}
+
+
 def companions(config: Mapping[str, Any]) -> list[str]:
     """The nets a checkpoint's model needs besides its main one (CycleGAN's second generator), as its
     objective declares them (``inference_roles``)."""
@@ -196,11 +212,12 @@ def companions(config: Mapping[str, Any]) -> list[str]:
 
 
 def export(source: str | Path, out: str | Path, half: bool = False) -> Path:
-    """Copy a checkpoint's main net (the EMA generator of a run that kept one), and the nets its model
-    needs beside it, into ``out``, without discriminators, optimiser moments or RNG: what shipping or
-    sharing a model needs."""
+    """Copy the nets that play a checkpoint's inference roles (its main net and the nets its model needs beside
+    it, each the EMA copy where training kept one) into ``out``, without discriminators, optimiser moments or
+    RNG: what shipping or sharing a model needs."""
     stored = read_config(source)
-    checkpoint = load_checkpoint(source, roles=[stored["main"], *companions(stored)])
+    playing = role_nets(stored)
+    checkpoint = load_checkpoint(source, roles=list(playing.values()))
     out = Path(out).expanduser()
     if out.resolve() == checkpoint.path.resolve():
         raise CheckpointError(f"export {checkpoint.path} into another directory, not onto itself")
@@ -209,9 +226,9 @@ def export(source: str | Path, out: str | Path, half: bool = False) -> Path:
     config = {k: v for k, v in checkpoint.config.items() if k not in ("nets", "main", "fashiongan_version")}
     if isinstance(config.get("training"), dict):  # how long and how far it trained, not its optimiser layout
         config["training"] = {k: v for k, v in config["training"].items() if k != "param_groups"}
-    main = checkpoint.config["main"]
-    kept = {main: checkpoint.main, **{role: checkpoint.nets[role] for role in companions(stored)}}
-    return save_pretrained(out, kept, config, main=main, half=half)
+    config["roles"] = playing
+    kept = {net: checkpoint.nets[net] for net in playing.values()}
+    return save_pretrained(out, kept, config, main=checkpoint.config["main"], half=half)
 
 
 def from_pretrained(source: str | Path) -> nn.Module:

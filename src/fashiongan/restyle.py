@@ -197,16 +197,16 @@ def _uint8(values: np.ndarray) -> np.ndarray:
 def load(checkpoint: str | Path, device: str | torch.device = "cpu") -> Translator:
     """The translator in a checkpoint directory or ``pretrained:NAME``."""
     config = hub.read_config(checkpoint)
-    stored = set(config.get("nets", {}))
-    if not {"generator_ab", "generator_ba"} <= stored:
+    playing = hub.role_nets(config)
+    if not {"generator_ab", "generator_ba"} <= set(playing) or not set(playing.values()) <= set(config.get("nets", {})):
         raise CheckpointError(
             f"{checkpoint} holds a {config.get('model', 'unknown')!r} model, not a translation model (it lacks "
             "generator_ab and generator_ba); use a CycleGAN checkpoint such as pretrained:fabric-cyclegan"
         )
-    loaded = hub.load_checkpoint(checkpoint, roles=["generator_ab", "generator_ba"])
+    loaded = hub.load_checkpoint(checkpoint, roles=list(playing.values()))
     train_config = config.get("train_config", {})
     names = train_config.get("objective", {}).get("domains", DEFAULT_DOMAINS)
-    generators = {"ab": loaded.nets["generator_ab"].to(device), "ba": loaded.nets["generator_ba"].to(device)}
+    generators = {"ab": loaded.role("generator_ab").to(device), "ba": loaded.role("generator_ba").to(device)}
     return Translator(generators, (str(names[0]), str(names[1])), str(checkpoint), train_config.get("data"))
 
 

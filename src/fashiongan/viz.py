@@ -88,17 +88,26 @@ def plot_curves(
     return _save_figure(fig, path)
 
 
-def plot_confusion(matrix: np.ndarray, classes: Sequence[str], path: str | Path, title: str = "") -> Path:
+def plot_confusion(matrix: np.ndarray, classes: Sequence[str], path: str | Path, title: str = "",
+                   xlabel: str = "predicted", ylabel: str = "true") -> Path:
     """A confusion matrix (rows: true class, columns: predicted) with counts in the cells."""
+    return plot_confusions([(matrix, classes, title)], path, xlabel, ylabel)
+
+
+def plot_confusions(panels: Sequence[tuple[np.ndarray, Sequence[str], str]], path: str | Path,
+                    xlabel: str = "predicted", ylabel: str = "true") -> Path:
+    """Confusion matrices side by side, one (matrix, names, title) per panel, counts in the cells."""
     plt = _pyplot()
-    fig, ax = plt.subplots(figsize=(7, 6), dpi=120)
-    ax.imshow(matrix, cmap="Blues")
-    ax.set_xticks(range(len(classes)), classes, rotation=45, ha="right")
-    ax.set_yticks(range(len(classes)), classes)
-    ax.set(xlabel="predicted", ylabel="true", title=title)
-    threshold = matrix.max() / 2
-    for (i, j), v in np.ndenumerate(matrix):
-        ax.text(j, i, int(v), ha="center", va="center", fontsize=7, color="white" if v > threshold else "black")
+    fig, axes = plt.subplots(1, len(panels), figsize=(7 * len(panels), 6), dpi=120, squeeze=False)
+    for ax, (matrix, names, title) in zip(axes[0], panels):
+        matrix = np.asarray(matrix)
+        ax.imshow(matrix, cmap="Blues")
+        ax.set_xticks(range(len(names)), names, rotation=45, ha="right")
+        ax.set_yticks(range(len(names)), names)
+        ax.set(xlabel=xlabel, ylabel=ylabel, title=title)
+        threshold = matrix.max() / 2
+        for (i, j), v in np.ndenumerate(matrix):
+            ax.text(j, i, int(v), ha="center", va="center", fontsize=7, color="white" if v > threshold else "black")
     fig.tight_layout()
     return _save_figure(fig, path)
 

@@ -52,6 +52,9 @@ def evaluate(
         "images, pretrained:colour-judge for RGB].",
     ),
     seed: int = typer.Option(0, "--seed", help="Seed for subsets; the same seed gives the same numbers."),
+    plot: Optional[Path] = typer.Option(
+        None, "--plot", help="Also write the confusion tables of asked against judged (class, colour) as a figure (PNG)."
+    ),
 ) -> None:
     """FID, KID, precision/recall, Inception-style score, label and colour accuracy, all measured by one judge."""
     from fashiongan.metrics import evaluate_images, floor, judge_for, load_images, load_judge  # torchmetrics: only when scoring
@@ -87,10 +90,14 @@ def evaluate(
             results["images"].update(vae_scores(checkpoint, seed))
     if show_floor:
         results["floor"] = floor(n, judge=judge_net, seed=seed, inception=inception, progress=True)
+    if plot is not None and "images" in results:
+        _plot_conditions(results["images"], plot)
     if as_json:
         print_json(results)
     else:
         console.print(_table(results))
+        if "images" in results:
+            _print_conditions(results["images"])
 
 
 def generated(checkpoint: str, n: int, seed: int) -> tuple[Any, Any, Any]:
@@ -125,6 +132,9 @@ def _table(results: dict[str, dict[str, Any]]) -> Table:
         rows.append(
             ("colour accuracy", lambda r: f"{r['colour_accuracy']:.1%}" if "colour_accuracy" in r else "—")
         )
+    for key, name in CONDITIONS:
+        if any(key in r for r in results.values()):
+            rows.append((f"lowest {name}", lambda r, key=key: _lowest(r.get(key))))
     if "inception_fid" in first:
         rows.append(("Inception FID", lambda r: f"{r['inception_fid']:.3f}"))
     from fashiongan.metrics.elbo import ROWS
@@ -133,6 +143,42 @@ def _table(results: dict[str, dict[str, Any]]) -> Table:
     for name, cell in rows:
         table.add_row(name, *(cell(r) for r in results.values()))
     return table
+
+
+CONDITIONS = (("label_conditions", "class"), ("colour_conditions", "colour"), ("attribute_conditions", "attribute value"))
+
+
+def _lowest(conditions: dict[str, Any] | None) -> str:
+    lowest = (conditions or {}).get("lowest")
+    return "—" if not lowest else f"{lowest['name']} {lowest['accuracy']:.1%}"
+
+
+def _print_conditions(scores: dict[str, Any]) -> None:
+    """Accuracy per asked class and colour, each with what it was most often judged as when wrong."""
+    for key, name in CONDITIONS[:2]:
+        if key not in scores:
+            continue
+        table = Table(name, "asked", "judged as asked", "most often instead", title=f"per {name} (asked vs judged)")
+        found = scores[key]
+        for row, label in enumerate(found["names"]):
+            counts = found["confusion"][row]
+            if label not in found["accuracy"]:
+                continue
+            wrong = [(n, found["names"][j]) for j, n in enumerate(counts) if j != row and n]
+            instead = max(wrong)[1] if wrong else "—"
+            table.add_row(label, str(sum(counts)), f"{found['accuracy'][label]:.1%}", instead)
+        console.print(table)
+
+
+def _plot_conditions(scores: dict[str, Any], path: Path) -> None:
+    from fashiongan.viz import plot_confusions
+
+    panels = [(scores[key]["confusion"], scores[key]["names"], f"{name}: lowest {_lowest(scores[key])}")
+              for key, name in CONDITIONS[:2] if key in scores]
+    if not panels:
+        raise FashionGANError("--plot draws the confusion of asked against judged conditions; these images were asked for none")
+    plot_confusions(panels, path, xlabel="judged", ylabel="asked")
+    err_console.print(f"wrote {path}")
 
 
 def register(app: typer.Typer) -> None:

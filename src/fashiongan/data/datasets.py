@@ -7,6 +7,7 @@ folder or catalogue too large for memory streams from disk (``stream``) through 
 
 from __future__ import annotations
 
+import inspect
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Iterator, Mapping
@@ -231,6 +232,20 @@ def dataset_names() -> list[str]:
     return sorted(_DATASETS)
 
 
+_BATCH_OPTIONS = ("name", "size", "augment", "workers")  # what every dataset takes besides its loader's options
+
+
+def check_spec(spec: Mapping[str, Any]) -> None:
+    """Reject a ``data`` section naming an unknown dataset or an option its loader does not take, before anything loads."""
+    from fashiongan.train.config import reject_unknown
+
+    name = spec.get("name", "fashion_mnist")
+    if name not in _DATASETS:
+        raise FashionGANError(f"unknown dataset {name!r}; choose one of: {', '.join(dataset_names())}")
+    options = [p for p in inspect.signature(_DATASETS[name]).parameters if p != "size" or name in _DECODED_AT_SIZE]
+    reject_unknown("data", spec, (*_BATCH_OPTIONS, *(p for p in options if p not in _BATCH_OPTIONS)), f" (dataset {name!r})")
+
+
 def load_training_data(spec: Mapping[str, Any]) -> TrainData:
     """``spec`` is the config's ``data`` section: {"name": ..., "augment": {...}, other keys passed to the loader}."""
     options = dict(spec)
@@ -290,3 +305,20 @@ def attribute_vocabulary(spec: Mapping[str, Any]) -> folders.AttributeVocabulary
             bool(spec.get("other", False)), spec.get("vocabulary"),
         )
     return None
+
+
+_CLASSES_OF_BUILT_IN = {"fashion_mnist": fashion_mnist.CLASSES, "colored": fashion_mnist.CLASSES,
+                        "attributes": fashion_mnist.CLASSES, "fabric_classes": fabrics.FABRICS}
+
+
+def class_names(spec: Mapping[str, Any]) -> tuple[str, ...] | None:
+    """What each ``label`` of a dataset stands for, read without decoding an image (None: it has no labels)."""
+    name = spec.get("name", "fashion_mnist")
+    if name == "folder":
+        return tuple(folders.read_folder(Path(str(spec.get("path", "")))).classes)
+    return tuple(_CLASSES_OF_BUILT_IN[name]) if name in _CLASSES_OF_BUILT_IN else None
+
+
+def colour_names(spec: Mapping[str, Any]) -> tuple[str, ...] | None:
+    """What each ``colour`` of a dataset stands for (the catalogue's colours), or None when it has no colour labels."""
+    return tuple(colored.colour_names()) if spec.get("name") in ("colored", "attributes") else None

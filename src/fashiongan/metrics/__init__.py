@@ -19,6 +19,7 @@ _HOMES = {
         "ciede2000", "colorizer_scores", "colourfulness", "dominant_lab", "foreground_mask", "nearest_colour",
         "shading_correlation",
     ),
+    "conditions": ("condition_scores",),
     "features": (
         "COLOUR_JUDGE", "JUDGE", "JudgeFeatures", "extract", "judge_channels", "judge_data", "judge_fingerprint", "judge_for",
         "judge_name", "judge_outputs", "load_judge", "reference_features", "reference_set",

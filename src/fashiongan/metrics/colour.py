@@ -186,13 +186,16 @@ def colorizer_scores(
       output and truth; meaningful when the colours asked are the true ones.
     - ``class_accuracy`` (with ``labels``): the colour judge's class head on the outputs, and
       ``class_accuracy_truth`` on the truth (the garment kept: the two should match).
+    - ``colour_conditions`` and (with ``labels``) ``label_conditions``: both accuracies per colour asked and
+      per class (:func:`fashiongan.metrics.conditions.condition_scores`).
     - ``shading_correlation``: see :func:`shading_correlation`; ``colourfulness`` (and ``colourfulness_truth``)
       the mean of :func:`colourfulness` over whole images.
 
     ``judge`` is the colour judge (a module or checkpoint; default ``pretrained:colour-judge``).
     Returns plain numbers, ready for JSON.
     """
-    from fashiongan.metrics.features import COLOUR_JUDGE, judge_name, judge_outputs, load_judge
+    from fashiongan.metrics.conditions import condition_scores
+    from fashiongan.metrics.features import COLOUR_JUDGE, judge_classes, judge_colours, judge_name, judge_outputs, load_judge
 
     out = _rgb(outputs, "outputs")
     n = len(out)
@@ -222,6 +225,12 @@ def colorizer_scores(
         "shading_correlation": shading_correlation(gray, outputs, mask),
         "colourfulness": float(colourfulness(outputs).mean()),
     }
+    if named.any():
+        result["colour_conditions"] = condition_scores(
+            judged.colour_logits.argmax(1)[named], asked[named], judge_colours(judge, judged.colour_logits.shape[1])
+        )
+    if y is not None:
+        result["label_conditions"] = condition_scores(judged.logits.argmax(1), y, judge_classes(judge, judged.logits.shape[1]))
     if truth is not None:
         real = _rgb(truth, "ground-truth items")
         if real.shape != out.shape:

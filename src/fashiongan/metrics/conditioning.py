@@ -16,6 +16,7 @@ from torch import nn
 
 from fashiongan import hub
 from fashiongan.errors import FashionGANError
+from fashiongan.metrics.conditions import condition_scores
 
 CLASSIFIER = "pretrained:attributes"
 CHUNK = 500
@@ -26,7 +27,8 @@ def attribute_accuracy(
     generator: str | Path | hub.Checkpoint | nn.Module, classifier: str | Path = CLASSIFIER, n: int = 2000, seed: int = 0
 ) -> dict[str, Any]:
     """``accuracy/COLUMN`` for every column (``accuracy/category``, ``accuracy/colour``...) of ``n`` samples, their
-    ``exact_match`` (every value read right at 0.5), ``n`` and the ``classifier`` that read them."""
+    ``exact_match`` (every value read right at 0.5), the accuracy per asked value (``conditions``: see
+    :func:`value_scores`), ``n`` and the ``classifier`` that read them."""
     from fashiongan import attributes as attribute_models, sampling
     from fashiongan.objectives.attributes import probabilities, score
 
@@ -43,6 +45,23 @@ def attribute_accuracy(
     rng = torch.Generator(device=next(net.parameters()).device).manual_seed(seed)
     asked = net.complete(None, n, rng)
     images = torch.cat([net.sample(len(part), generator=rng, attributes=part).cpu() for part in asked.split(CHUNK)])
-    scores = score(probabilities(model.net, images, model.image_size), asked.cpu(), model.vocabulary)
+    probs = probabilities(model.net, images, model.image_size)
+    scores = score(probs, asked.cpu(), model.vocabulary)
     found = {key: value for key, value in scores.items() if key.startswith("accuracy/")}
-    return {**found, "exact_match": scores["exact_match"], "n": n, "classifier": str(classifier)}
+    return {**found, "exact_match": scores["exact_match"], "conditions": value_scores(probs, asked.cpu(), model.vocabulary),
+            "n": n, "classifier": str(classifier)}
+
+
+def value_scores(probs: torch.Tensor, asked: torch.Tensor, vocabulary) -> dict[str, Any]:
+    """Per column, :func:`condition_scores` of its most probable value against the value asked (items asking
+    for one value of the column), and the ``lowest`` value over all columns."""
+    found: dict[str, Any] = {}
+    offset = 0
+    for column, values in zip(vocabulary.columns, vocabulary.values):
+        block = slice(offset, offset + len(values))
+        offset += len(values)
+        labelled = asked[:, block].sum(1) == 1
+        if labelled.any():
+            found[column] = condition_scores(probs[labelled, block].argmax(1), asked[labelled, block].argmax(1), values)
+    worst = min((scores["lowest"]["accuracy"], f"{column}={scores['lowest']['name']}") for column, scores in found.items())
+    return {"columns": found, "lowest": {"name": worst[1], "accuracy": worst[0]}}

@@ -77,4 +77,5 @@ def vae_scores(checkpoint: str | Path, seed: int = 0, n: int | None = None) -> d
     if loaded.main.num_attributes and CLASSIFIER[len(hub.PRETRAINED_PREFIX):] in hub.shipped():
         accuracy = attribute_accuracy(loaded.main, seed=seed)
         found.update({key: value for key, value in accuracy.items() if key.startswith("accuracy/")})
+        found["attribute_conditions"] = accuracy["conditions"]
     return found

@@ -34,6 +34,7 @@ from fashiongan.atomic import atomic_write
 from fashiongan.data import colored
 from fashiongan.data import fashion_mnist as fm
 from fashiongan.errors import CheckpointError, FashionGANError
+from fashiongan.metrics.conditions import vocabulary
 from fashiongan.metrics.inputs import SIZE, check_images, judge_input
 
 JUDGE = "pretrained:evaluator"
@@ -94,6 +95,21 @@ def judge_name(judge: nn.Module) -> str:
 def judge_data(judge: nn.Module) -> dict[str, Any]:
     """The dataset spec of a judge's real data: from its checkpoint, else the default for its channel count."""
     return dict(getattr(judge, "judge_data", None) or _DEFAULT_DATA[judge_channels(judge)])
+
+
+def judge_classes(judge: nn.Module, outputs: int) -> list[str]:
+    """The names of the judge's ``outputs`` classes: its data's, in label order (the indices as text when its
+    data names none)."""
+    from fashiongan.data.datasets import class_names
+
+    return vocabulary(class_names(judge_data(judge)), outputs)
+
+
+def judge_colours(judge: nn.Module, outputs: int) -> list[str]:
+    """The names of the ``outputs`` colours the judge's colour head reads, in index order."""
+    from fashiongan.data.datasets import colour_names
+
+    return vocabulary(colour_names(judge_data(judge)), outputs)
 
 
 def judge_fingerprint(judge: nn.Module) -> str:

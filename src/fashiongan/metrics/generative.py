@@ -25,9 +25,10 @@ from torchmetrics.image.inception import InceptionScore
 from torchmetrics.image.kid import KernelInceptionDistance
 
 from fashiongan.errors import FashionGANError
+from fashiongan.metrics.conditions import condition_scores
 from fashiongan.metrics.features import (
-    check_compatible, extract, judge_fingerprint, judge_for, judge_name, judge_outputs, load_judge, progress_bar,
-    reference_features, reference_set,
+    check_compatible, extract, judge_classes, judge_colours, judge_fingerprint, judge_for, judge_name, judge_outputs,
+    load_judge, progress_bar, reference_features, reference_set,
 )
 from fashiongan.metrics.inputs import MAX_FLOOR, MIN_IMAGES, check_colours, check_images, check_labels
 
@@ -180,7 +181,8 @@ def evaluate_images(
     (see :func:`fashiongan.metrics.inputs.check_images`; the judge sees them at 28x28).
 
     ``labels`` (the class each image was generated for) adds label accuracy, ``colours`` (catalogue
-    colour indices asked for) colour accuracy, which needs the colour judge. ``judge`` is a module or a
+    colour indices asked for) colour accuracy, which needs the colour judge; each comes with its scores per
+    condition (``label_conditions``, ``colour_conditions``: see :func:`condition_scores`). ``judge`` is a module or a
     checkpoint source; by default the shipped judge for the images' channels (:func:`judge_for`).
     ``reference`` is a split name of the judge's data or real images; ``n`` scores a seeded random subset.
     ``inception`` adds standard Inception FID and fails fast, before any other work, when its weights
@@ -226,8 +228,12 @@ def evaluate_images(
         "is_std": is_std,
         "label_accuracy": None if y is None else label_accuracy(logits, y),
     }
+    if y is not None:
+        result["label_conditions"] = condition_scores(logits.argmax(1), y, judge_classes(judge, logits.shape[1]))
     if c is not None:
         result["colour_accuracy"] = colour_accuracy(judged.colour_logits, c)
+        width = judged.colour_logits.shape[1]
+        result["colour_conditions"] = condition_scores(judged.colour_logits.argmax(1), c, judge_colours(judge, width))
     if inception_metric is not None:
         result["inception_fid"] = _inception_fid(inception_metric, reference_images, x, progress)
     return result

@@ -44,6 +44,8 @@ def build(arch: str, **kwargs: Any) -> nn.Module:
         module = _ARCHITECTURES[arch](**kwargs)
     except TypeError as exc:
         raise CheckpointError(f"architecture {arch!r} does not take these settings: {exc}") from exc
+    except ValueError as exc:  # a setting it takes, at a value it refuses: the net's own one-line reason
+        raise CheckpointError(f"architecture {arch!r}: {exc}") from exc
     module.spec = {"arch": arch, "kwargs": dict(kwargs)}
     return module
 

@@ -3,7 +3,13 @@ both real and fake images (its outputs: 1 + classes), each loss plus the class c
 
 A generator that also takes a colour (``num_colours`` > 0, configs/acgan-colour.yaml) gets a second
 auxiliary head the same way: D's outputs are then 1 + classes + colours, and both losses add the
-colour cross-entropy against the batch's ``colour`` (the colours the fakes were asked for)."""
+colour cross-entropy against the batch's ``colour`` (the colours the fakes were asked for).
+
+``objective.fake_aux`` weighs D's auxiliary loss on fakes (Odena: 1). Trained on fakes, D's heads learn
+whatever labelling G happens to draw, and the two can settle in a permuted one that no loss corrects:
+pretrained:acgan-colour drew pink when asked for red and red when asked for pink, since D had learned
+that red-asked fakes look pink. At 0, D's heads learn from real items alone, so they mean what the data
+means and G is pulled towards it (the colour configs use 0)."""
 
 from __future__ import annotations
 
@@ -36,7 +42,10 @@ def d_loss(nets: Nets, batch: Batch, ctx: Context) -> Losses:
     targets = _targets(nets, batch, labels)
     real_adv, real_aux = _split(D(batch["image"]), nets)
     fake_adv, fake_aux = _split(D(fake), nets)
-    loss = adv.real_loss(real_adv) + adv.fake_loss(fake_adv) + _cross_entropy(real_aux, targets) + _cross_entropy(fake_aux, targets)
+    loss = adv.real_loss(real_adv) + adv.fake_loss(fake_adv) + _cross_entropy(real_aux, targets)
+    weight = float(ctx.hp.get("fake_aux", 1.0))
+    if weight:
+        loss = loss + weight * _cross_entropy(fake_aux, targets)
     logs = {"loss": loss}
     for name, logits, target in zip(("real_accuracy", "real_colour_accuracy"), real_aux, targets):
         logs[name] = (logits.detach().argmax(1) == target).float().mean()
@@ -52,5 +61,6 @@ def g_loss(nets: Nets, batch: Batch, ctx: Context) -> Losses:
 
 OBJECTIVE = adv.objective(
     "acgan", "auxiliary-classifier GAN: D also classifies (the colour too, for colour generators)",
-    d_loss, g_loss, conditional=True,
+    d_loss, g_loss, conditional=True, check=lambda hp: adv.positive(hp, "fake_aux", 1.0, zero=True),
+    settings=("fake_aux",),
 )

@@ -133,9 +133,11 @@ def objective(
     d_after: Callable[[Nets, Context], None] | None = None,
     check: Callable[[Mapping[str, Any]], None] | None = None,
     initial_state: Callable[[Mapping[str, Any]], dict[str, torch.Tensor]] = lambda hp: {},
+    settings: tuple[str, ...] = (),
 ) -> Objective:
     """A two-phase GAN recipe. ``n_critic``: the default of ``objective.n_critic`` (D steps per G step;
-    None: one each). ``check`` rejects bad hyperparameters before training starts."""
+    None: one each, and no such setting). ``settings`` names the hyperparameters its losses read; ``check``
+    rejects bad values of them before training starts."""
 
     def phases(hp: Mapping[str, Any]) -> list[Phase]:
         if check is not None:
@@ -146,4 +148,5 @@ def objective(
     return Objective(
         name=name, description=description, phases=phases, roles=("generator", "discriminator"), main="generator",
         conditional=conditional, initial_state=initial_state, report=report,
+        settings=(*settings, *(("n_critic",) if n_critic is not None else ())),
     )

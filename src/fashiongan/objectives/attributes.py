@@ -108,4 +108,5 @@ OBJECTIVE = Objective(
     roles=("classifier",),
     main="classifier",
     report=_report,
+    settings=("vocabulary", "image_size"),
 )

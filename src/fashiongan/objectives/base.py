@@ -66,3 +66,4 @@ class Objective:
     initial_state: Callable[[Mapping[str, Any]], dict[str, torch.Tensor]] = lambda hp: {}
     report: Callable[[Nets, Context], Report] | None = None
     inference_roles: tuple[str, ...] = ()  # nets besides ``main`` that using the model needs (saved beside it)
+    settings: tuple[str, ...] = ()  # the hyperparameters (``objective.NAME``) it reads: any other is a typo, rejected

@@ -48,5 +48,5 @@ def _check(hp: Mapping[str, Any]) -> None:
 
 OBJECTIVE = adv.objective(
     "began", "boundary-equilibrium GAN: autoencoder D, balance k", d_loss, g_loss, check=_check,
-    initial_state=lambda hp: {"k": torch.tensor(float(hp.get("k0", 0.0)))},
+    initial_state=lambda hp: {"k": torch.tensor(float(hp.get("k0", 0.0)))}, settings=("gamma", "lambda_k", "k0"),
 )

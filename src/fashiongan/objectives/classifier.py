@@ -98,4 +98,5 @@ OBJECTIVE = Objective(
     roles=("classifier",),
     main="classifier",
     report=_report,
+    settings=("label_smoothing", "adversarial", "eps", "mask", "steps", "adv_weight"),
 )

@@ -70,4 +70,5 @@ OBJECTIVE = Objective(
     roles=("classifier",),
     main="classifier",
     report=_report,
+    settings=("colour_weight", "label_smoothing"),
 )

@@ -48,9 +48,6 @@ def _check(hp: Mapping[str, Any]) -> None:
     adv.positive(hp, "cycle", 10.0)
     adv.positive(hp, "identity", 0.5, zero=True)
     adv.positive(hp, "pool_size", 50, whole=True, zero=True)
-    unknown = set(hp) - {"cycle", "identity", "pool_size", "domains"}
-    if unknown:
-        raise FashionGANError(f"unknown setting objective.{sorted(unknown)[0]}; known: cycle, identity, pool_size, domains")
 
 
 def check_channels(nets: Nets, batch: Batch, identity: bool) -> None:
@@ -179,4 +176,5 @@ OBJECTIVE = Objective(
     main="generator_ab",
     report=report,
     inference_roles=("generator_ba",),
+    settings=("cycle", "identity", "pool_size", "domains"),
 )

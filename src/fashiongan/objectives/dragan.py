@@ -27,4 +27,5 @@ def _check(hp: Mapping[str, Any]) -> None:
     adv.positive(hp, "perturb", 0.5)
 
 
-OBJECTIVE = adv.objective("dragan", "DRAGAN: GAN losses with a gradient penalty around the data", d_loss, gan.g_loss, check=_check)
+OBJECTIVE = adv.objective("dragan", "DRAGAN: GAN losses with a gradient penalty around the data", d_loss, gan.g_loss, check=_check,
+                          settings=("gp_weight", "perturb"))

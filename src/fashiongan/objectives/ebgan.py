@@ -41,4 +41,5 @@ def _check(hp: Mapping[str, Any]) -> None:
     adv.positive(hp, "pt_weight", 0.1, zero=True)
 
 
-OBJECTIVE = adv.objective("ebgan", "energy-based GAN: autoencoder D, margin, pull-away term", d_loss, g_loss, check=_check)
+OBJECTIVE = adv.objective("ebgan", "energy-based GAN: autoencoder D, margin, pull-away term", d_loss, g_loss, check=_check,
+                          settings=("margin", "pt_weight"))

@@ -51,5 +51,5 @@ def _check(hp: Mapping[str, Any]) -> None:
 
 OBJECTIVE = adv.objective(
     "infogan", "infoGAN, supervised: the categorical code is the label, plus continuous codes",
-    d_loss, g_loss, conditional=True, check=_check,
+    d_loss, g_loss, conditional=True, check=_check, settings=("info_weight", "real_label_weight"),
 )

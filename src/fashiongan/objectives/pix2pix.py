@@ -22,7 +22,6 @@ from torch import nn
 from fashiongan.data.datasets import resize
 from fashiongan.data.fashion_mnist import CLASSES
 from fashiongan.data.transforms import to_uint8
-from fashiongan.errors import FashionGANError
 from fashiongan.metrics import colour as colour_metrics
 from fashiongan.objectives import adversarial as adv
 from fashiongan.objectives.base import Batch, Context, Losses, Nets, Objective, Phase, Report
@@ -67,9 +66,6 @@ def _weight(hp: Mapping[str, Any], key: str) -> float:
 def _check(hp: Mapping[str, Any]) -> None:
     for key in DEFAULTS:
         _weight(hp, key)
-    unknown = sorted(set(hp) - set(DEFAULTS))
-    if unknown:
-        raise FashionGANError(f"objective.{unknown[0]} is not a pix2pix setting ({', '.join(DEFAULTS)})")
 
 
 def phases(hp: Mapping[str, Any]) -> list[Phase]:
@@ -135,4 +131,5 @@ OBJECTIVE = Objective(
     roles=("generator", "discriminator"),
     main="generator",
     report=report,
+    settings=tuple(DEFAULTS),
 )

@@ -82,5 +82,5 @@ def _check(hp: Mapping[str, Any]) -> None:
 
 OBJECTIVE = adv.objective(
     "projgan", "projection discriminator, spectral norm, hinge loss; optional class head, R1 and DiffAugment",
-    d_loss, g_loss, conditional=True, check=_check,
+    d_loss, g_loss, conditional=True, check=_check, settings=("loss", "aux_weight", "r1", "r1_every", "diffaugment"),
 )

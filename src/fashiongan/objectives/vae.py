@@ -185,9 +185,6 @@ def _pad(images: torch.Tensor, count: int) -> torch.Tensor:
 
 
 def phases(hp: Mapping[str, Any]) -> list[Phase]:
-    unknown = set(hp) - set(SETTINGS)
-    if unknown:
-        raise FashionGANError(f"objective.{sorted(unknown)[0]} is not a VAE setting ({', '.join(SETTINGS)})")
     kl_weight(hp, 0)
     positive(hp, "free_bits", 0.0, zero=True)
     positive(hp, "report_n", REPORT_N, whole=True)
@@ -202,4 +199,5 @@ OBJECTIVE = Objective(
     main="vae",
     conditional=False,
     report=report,
+    settings=SETTINGS,
 )

@@ -36,5 +36,6 @@ def _check(hp: Mapping[str, Any]) -> None:
 
 
 OBJECTIVE = adv.objective(
-    "wgan", "Wasserstein GAN with weight clipping", critic_loss, g_loss, n_critic=5, d_after=clip, check=_check
+    "wgan", "Wasserstein GAN with weight clipping", critic_loss, g_loss, n_critic=5, d_after=clip, check=_check,
+    settings=("clip",),
 )

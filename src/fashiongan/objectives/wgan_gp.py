@@ -25,4 +25,5 @@ def _check(hp: Mapping[str, Any]) -> None:
     adv.positive(hp, "gp_weight", 10.0)
 
 
-OBJECTIVE = adv.objective("wgan-gp", "Wasserstein GAN with a gradient penalty", critic_loss, g_loss, n_critic=5, check=_check)
+OBJECTIVE = adv.objective("wgan-gp", "Wasserstein GAN with a gradient penalty", critic_loss, g_loss, n_critic=5, check=_check,
+                          settings=("gp_weight",))

@@ -8,15 +8,13 @@ from importlib import resources
 from pathlib import Path
 from typing import Any, Mapping
 
+import torch
 import yaml
 
 from fashiongan import nets as net_registry
 from fashiongan import objectives
 from fashiongan.errors import FashionGANError
-from fashiongan.train import tracking
-
-OPTIMIZERS = ("adam", "adamw", "sgd", "rmsprop")
-SCHEDULES = ("constant", "cosine", "onecycle", "linear_decay")
+from fashiongan.train import optimizers, tracking
 
 
 @dataclass
@@ -64,8 +62,8 @@ def merge(base: dict[str, Any], update: Mapping[str, Any], closed: bool = True, 
     an unknown key is a typo and is rejected; the other sections are open."""
     result = copy.deepcopy(base)
     for key, value in update.items():
-        if closed and key not in result:
-            raise FashionGANError(f"unknown setting {where}{key!r}; known: {', '.join(map(str, result))}")
+        if closed:
+            reject_unknown(where.rstrip("."), {key: value}, list(result))
         if isinstance(result.get(key), dict) and isinstance(value, Mapping):
             result[key] = merge(result[key], value, closed=closed and where == "" and key == "train", where=f"{where}{key}.")
         else:
@@ -122,24 +120,37 @@ def saved_config(directory: str | Path, overrides: Mapping[str, Any] | None = No
     return config
 
 
+def reject_unknown(section: str, given: Mapping[str, Any], known: Any, what: str = "") -> None:
+    """One line for the first key of ``given`` that is not in ``known``: a typo must never train silently."""
+    unknown = sorted(str(key) for key in given if key not in known)
+    if unknown:
+        name = f"{section}.{unknown[0]}" if section else unknown[0]
+        raise FashionGANError(f"unknown setting {name}{what}; known: {', '.join(map(str, known)) or 'none'}")
+
+
 def validate(config: TrainConfig) -> None:
-    """Reject bad option combinations before any work is done (StudioGAN's compatibility check)."""
+    """Reject bad option combinations before any work is done (StudioGAN's compatibility check): every section
+    rejects keys it does not know, and every net is built (on the meta device: no memory, no init cost)."""
+    from fashiongan.data.datasets import check_spec  # the data layer loads its readers on use
+
     objective = objectives.get(config.model)
     missing = [role for role in objective.roles if role not in config.nets]
     if missing:
         raise FashionGANError(f"model {config.model!r} needs nets {', '.join(missing)} in the config's `nets`")
-    known = set(net_registry.architectures())
-    for role, spec in config.nets.items():
-        if not isinstance(spec, Mapping) or spec.get("arch") not in known:
-            raise FashionGANError(f"nets.{role}.arch must be one of: {', '.join(sorted(known))}")
+    reject_unknown("objective", config.objective, objective.settings, f" (model {config.model!r})")
+    check_spec(config.data)
+    _check_nets(config.nets)
     for name, opt in config.optim.items():
+        if not isinstance(opt, Mapping):
+            raise FashionGANError(f"optim.{name} must be a mapping of settings ({', '.join(optimizers.SETTINGS)})")
+        reject_unknown(f"optim.{name}", opt, optimizers.SETTINGS)
         for role in opt.get("nets", [name]):
             if role not in config.nets:
                 raise FashionGANError(f"optim.{name} updates net {role!r}, which is not in `nets`")
-        if opt.get("type", "adam") not in OPTIMIZERS:
-            raise FashionGANError(f"optim.{name}.type must be one of: {', '.join(OPTIMIZERS)}")
-        if opt.get("schedule", "constant") not in SCHEDULES:
-            raise FashionGANError(f"optim.{name}.schedule must be one of: {', '.join(SCHEDULES)}")
+        if opt.get("type", "adam") not in optimizers.OPTIMIZERS:
+            raise FashionGANError(f"optim.{name}.type must be one of: {', '.join(optimizers.OPTIMIZERS)}")
+        if opt.get("schedule", "constant") not in optimizers.SCHEDULES:
+            raise FashionGANError(f"optim.{name}.schedule must be one of: {', '.join(optimizers.SCHEDULES)}")
         if not float(opt.get("lr", 1e-3)) > 0:
             raise FashionGANError(f"optim.{name}.lr must be positive")
     _check_combinations(config)
@@ -160,6 +171,24 @@ def validate(config: TrainConfig) -> None:
     decay = t.get("ema_decay")
     if decay is not None and not 0 < float(decay) < 1:
         raise FashionGANError("train.ema_decay must lie strictly between 0 and 1")
+
+
+def _check_nets(specs: Mapping[str, Any]) -> None:
+    """Build every net on the meta device, so a setting a net refuses is one line naming the role, in
+    seconds and before any data loads."""
+    known = set(net_registry.architectures())
+    for role, spec in specs.items():
+        if not isinstance(spec, Mapping) or spec.get("arch") not in known:
+            raise FashionGANError(f"nets.{role}.arch must be one of: {', '.join(sorted(known))}")
+        reject_unknown(f"nets.{role}", spec, ("arch", "kwargs"))
+        kwargs = spec.get("kwargs", {})
+        if not isinstance(kwargs, Mapping):
+            raise FashionGANError(f"nets.{role}.kwargs must be a mapping of the {spec['arch']!r} net's settings")
+        try:
+            with torch.device("meta"):
+                net_registry.build(spec["arch"], **kwargs)
+        except FashionGANError as exc:
+            raise FashionGANError(f"nets.{role}: {exc}") from None
 
 
 def _check_combinations(config: TrainConfig) -> None:

@@ -9,7 +9,6 @@ any specific model.
 
 from __future__ import annotations
 
-import math
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,12 +24,12 @@ from fashiongan.data.datasets import TensorDict, load_training_data
 from fashiongan.errors import FashionGANError
 from fashiongan.objectives.base import Context, Phase
 from fashiongan.train import state as train_state, tracking
+from fashiongan.train.optimizers import build as build_optimizers, lr_factor
 from fashiongan.train.artifacts import Artifacts
 from fashiongan.train.config import TrainConfig, validate
 from fashiongan.train.distributed import Distributed
 from fashiongan.train.ema import ema_model
 
-EMA_SUFFIX = "_ema"
 UNBOUNDED = 10**12  # steps, when only a time budget is given
 
 
@@ -44,42 +43,6 @@ class FitResult:
     steps: int
     seconds: float
     metrics: dict[str, float]
-
-
-def _optimizers(config: TrainConfig, nets: Mapping[str, nn.Module]) -> dict[str, torch.optim.Optimizer]:
-    made = {}
-    for name, spec in config.optim.items():
-        params = [p for role in spec.get("nets", [name]) for p in nets[role].parameters()]
-        kind = spec.get("type", "adam")
-        options: dict[str, Any] = {"lr": float(spec.get("lr", 1e-3)), "weight_decay": float(spec.get("weight_decay", 0))}
-        if kind in ("adam", "adamw"):
-            options["betas"] = tuple(spec.get("betas", (0.9, 0.999)))
-        if kind == "sgd":
-            options["momentum"] = float(spec.get("momentum", 0.9))
-        if kind in ("adam", "adamw", "sgd") and spec.get("fused", True) and _fusable(params):
-            options["fused"] = True  # one kernel per tensor: Adam's step about 15x faster on CPU (optim.NAME.fused: false to opt out)
-        cls = {"adam": torch.optim.Adam, "adamw": torch.optim.AdamW, "sgd": torch.optim.SGD, "rmsprop": torch.optim.RMSprop}
-        made[name] = cls[kind](params, **options)
-    return made
-
-
-def _fusable(params: list[torch.Tensor]) -> bool:
-    return bool(params) and all(p.is_floating_point() and p.device.type in ("cpu", "cuda") for p in params)
-
-
-def _lr_factor(schedule: str, step: int, total: int) -> float:
-    """Learning-rate multiplier as a pure function of the step, so resume needs no scheduler state."""
-    progress = min(step / max(total, 1), 1.0)
-    if schedule == "cosine":
-        return 0.5 * (1 + math.cos(math.pi * progress))
-    if schedule == "onecycle":
-        warm = 0.15
-        if progress < warm:
-            return 0.04 + 0.96 * progress / warm
-        return 0.5 * (1 + math.cos(math.pi * (progress - warm) / (1 - warm))) * 0.999 + 0.001
-    if schedule == "linear_decay":  # CycleGAN's: constant for the first half, then linearly down to zero
-        return min(1.0, 2 * (1 - progress))
-    return 1.0
 
 
 def _run_phase(phase: Phase, nets, optimizer: torch.optim.Optimizer, batch, ctx: Context, dist: Distributed) -> dict[str, float]:
@@ -145,12 +108,11 @@ def _fit(config: TrainConfig, out: Path, resume: str | Path | None, progress: bo
     }
     if settings.get("channels_last"):
         nets = {role: net.to(memory_format=torch.channels_last) for role, net in nets.items()}
-    optimizers = _optimizers(config, nets)
+    optimizers = build_optimizers(config.optim, nets)
     phases = objective.phases(config.objective)
-    ema = None
-    if settings.get("ema_decay"):
-        ema = ema_model(nets[objective.main], settings["ema_decay"])
-    saved_nets = {**nets, **({"ema": ema} if ema else {})}
+    sampling_roles = (objective.main, *objective.inference_roles)
+    emas = {role: ema_model(nets[role], settings["ema_decay"]) for role in sampling_roles} if settings.get("ema_decay") else {}
+    saved_nets = {**nets, **{_ema_state(role, objective.main): average for role, average in emas.items()}}
     torch.manual_seed(config.seed + dist.rank)  # same init on every rank, different noise per rank
 
     start, objective_state, history = 0, objective.initial_state(config.objective), {}
@@ -169,7 +131,7 @@ def _fit(config: TrainConfig, out: Path, resume: str | Path | None, progress: bo
     began = time.monotonic()
     seconds_before = float(saved["training"].get("seconds", 0.0)) if saved else 0.0  # earlier runs' training time
 
-    main_role = objective.main + EMA_SUFFIX if ema is not None else objective.main
+    playing = {role: role + hub.EMA_SUFFIX if emas else role for role in sampling_roles}  # the net each role samples with
     tracked: dict[str, float] = {}  # the judge's latest scores
 
     def describe(next_step: int) -> dict[str, Any]:
@@ -177,6 +139,7 @@ def _fit(config: TrainConfig, out: Path, resume: str | Path | None, progress: bo
         return {
             "model": config.model,
             "conditional": objective.conditional,
+            "roles": playing,
             "train_config": config.to_dict(),
             "training": {
                 "step": next_step, "epoch": next_step / per_epoch, "world_size": dist.world,
@@ -191,13 +154,12 @@ def _fit(config: TrainConfig, out: Path, resume: str | Path | None, progress: bo
         for role, net in saved_nets.items():
             if not all(torch.isfinite(t).all() for t in net.state_dict().values() if t.is_floating_point()):
                 raise TrainingDiverged(f"the weights of {role!r} became NaN or infinite by step {next_step}")
-        inference = {role: nets[role] for role in (objective.main, *objective.inference_roles)}
-        if ema is not None:
-            inference[objective.main + EMA_SUFFIX] = ema.module
+        inference = {**{role: nets[role] for role in sampling_roles},
+                     **{playing[role]: average.module for role, average in emas.items()}}
         tensors, meta = train_state.pack(saved_nets, optimizers, ctx.state, history)
         description = describe(next_step)
         description["training"] = {**meta, **description["training"]}
-        hub.save_pretrained(out, inference, description, main=main_role, training_state=tensors)
+        hub.save_pretrained(out, inference, description, main=playing[objective.main], training_state=tensors)
 
     console = Console(stderr=True)
     tracker = tracking.start(
@@ -223,7 +185,7 @@ def _fit(config: TrainConfig, out: Path, resume: str | Path | None, progress: bo
                 batch = _channels_last(batch)
             ctx.step = step
             for name, optimizer in optimizers.items():
-                factor = _lr_factor(config.optim[name].get("schedule", "constant"), step, total)
+                factor = lr_factor(config.optim[name].get("schedule", "constant"), step, total)
                 for group in optimizer.param_groups:
                     group["lr"] = group.setdefault("initial_lr", group["lr"]) * factor
             for net in nets.values():
@@ -232,8 +194,8 @@ def _fit(config: TrainConfig, out: Path, resume: str | Path | None, progress: bo
             for phase in phases:
                 if step % phase.every == 0:
                     logs.update(_run_phase(phase, nets, optimizers[phase.optimizer], batch, ctx, dist))
-            if ema is not None:
-                ema.update_parameters(nets[objective.main])
+            for role, average in emas.items():
+                average.update_parameters(nets[role])
             for key, value in logs.items():
                 steps, values = history.setdefault(key, ([], []))
                 steps.append(step)
@@ -243,14 +205,15 @@ def _fit(config: TrainConfig, out: Path, resume: str | Path | None, progress: bo
             done = step + 1 == total or (deadline is not None and dist.any(time.monotonic() >= deadline))
             epoch_end = (step + 1) % per_epoch == 0
             if epoch_end or done:
-                metrics = _report(objective, nets, ema, ctx, artifacts, step + 1)
+                metrics = _report(objective, nets, emas, ctx, artifacts, step + 1)
                 for key, value in metrics.items():
                     steps, values = history.setdefault(f"eval/{key}", ([], []))
                     steps.append(step + 1)
                     values.append(value)
             if tracker is not None:
-                scores = tracker.maybe_score(ema.module if ema is not None else nets[objective.main], step + 1,
-                                             epoch_end or done, main_role, lambda: describe(step + 1))
+                main = emas[objective.main].module if emas else nets[objective.main]
+                scores = tracker.maybe_score(main, step + 1, epoch_end or done, playing[objective.main],
+                                             lambda: describe(step + 1))
                 if scores is not None:
                     tracked = scores
                     artifacts.scalars({f"{tracking.PREFIX}{k}": v for k, v in scores.items()}, step + 1)
@@ -280,12 +243,15 @@ def _fit(config: TrainConfig, out: Path, resume: str | Path | None, progress: bo
     return FitResult(out, step + 1, time.monotonic() - began, {**metrics, **tracked})
 
 
-def _report(objective, nets, ema, ctx: Context, artifacts: Artifacts, step: int) -> dict[str, float]:
+def _ema_state(role: str, main: str) -> str:
+    """The training-state name of a role's EMA (``ema`` for the main net's, as before other roles had one)."""
+    return "ema" if role == main else role + hub.EMA_SUFFIX
+
+
+def _report(objective, nets, emas, ctx: Context, artifacts: Artifacts, step: int) -> dict[str, float]:
     if objective.report is None:
         return {}
-    shown = dict(nets)
-    if ema is not None:
-        shown[objective.main] = ema.module
+    shown = {**nets, **{role: average.module for role, average in emas.items()}}
     report = objective.report(shown, ctx)
     artifacts.report(report, step)
     return report.metrics

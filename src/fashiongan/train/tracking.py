@@ -128,12 +128,14 @@ class Tracker:
                 if not self.affordable():
                     return None
             started = self.clock()
-            images, labels = _samples(generator, self.n, self.seed)
-            features, logits = metrics.extract(self.judge, images)
-            precision, recall = metrics.precision_recall(self.real[: self.n], features)
-            scores = {"fid": metrics.fid(self.real, features), "precision": precision, "recall": recall}
-            if labels is not None and logits.shape[1] == generator.num_classes:
-                scores["label_accuracy"] = metrics.label_accuracy(logits, labels)
+            images, labels, colours = _samples(generator, self.n, self.seed)
+            judged = metrics.judge_outputs(self.judge, images)
+            precision, recall = metrics.precision_recall(self.real[: self.n], judged.features)
+            scores = {"fid": metrics.fid(self.real, judged.features), "precision": precision, "recall": recall}
+            if labels is not None and judged.logits.shape[1] == generator.num_classes:
+                scores.update(_accuracies(metrics, "label", judged.logits, labels))
+            if colours is not None and judged.colour_logits is not None:
+                scores.update(_accuracies(metrics, "colour", judged.colour_logits, colours))
         if self.best is None or scores["fid"] < self.best:
             self.best = scores["fid"]
             config = describe()
@@ -150,7 +152,7 @@ class Tracker:
         """Time a pilot of PILOT samples through generator and judge, so that the first score is budgeted
         at this machine's speed (the pilot counts as scoring time)."""
         started = self.clock()
-        images, _ = _samples(generator, PILOT, self.seed)
+        images = _samples(generator, PILOT, self.seed)[0]
         metrics.extract(self.judge, images)
         elapsed = self.clock() - started
         self.spent += elapsed
@@ -181,15 +183,24 @@ class Tracker:
             return
         plot_curves({"FID": fid}, self.out / "fid.png", xlabel="step", ylabel=f"FID ({self.n} samples)",
                     title="FID while training (lower is better)")
-        shares = {name.replace("_", " "): history[f"{PREFIX}{name}"] for name in ("label_accuracy", "precision", "recall")
+        names = ("label_accuracy", "label_accuracy_lowest", "colour_accuracy", "colour_accuracy_lowest", "precision", "recall")
+        shares = {name.replace("_", " "): history[f"{PREFIX}{name}"] for name in names
                   if history.get(f"{PREFIX}{name}", ([], []))[0]}
         plot_curves(shares, self.out / "judge_scores.png", xlabel="step", ylabel="share", title="the judge's scores while training")
 
 
+def _accuracies(metrics, kind: str, logits: torch.Tensor, asked: torch.Tensor) -> dict[str, float]:
+    """``KIND_accuracy`` over the samples and ``KIND_accuracy_lowest``, that of the condition judged right least often."""
+    found = metrics.condition_scores(logits.argmax(1), asked, [str(i) for i in range(logits.shape[1])])
+    return {f"{kind}_accuracy": float((logits.argmax(1) == asked).float().mean()),
+            f"{kind}_accuracy_lowest": found["lowest"]["accuracy"]}
+
+
 @torch.no_grad()
-def _samples(generator: nn.Module, n: int, seed: int) -> tuple[torch.Tensor, torch.Tensor | None]:
-    """``n`` uint8 images from noise fixed by ``seed`` (every score sees the same z), classes in turn;
-    eval mode for the draw, the net's own mode restored; the global RNG is not touched."""
+def _samples(generator: nn.Module, n: int, seed: int) -> tuple[torch.Tensor, torch.Tensor | None, torch.Tensor | None]:
+    """``n`` uint8 images from noise fixed by ``seed`` (every score sees the same z), classes in turn, and the
+    colour each was asked for (from its class's prior) when the generator takes one; eval mode for the draw,
+    the net's own mode restored; the global RNG is not touched."""
     was_training = generator.training
     generator.eval()
     rng = torch.Generator(device=next(generator.parameters()).device).manual_seed(seed)
@@ -197,17 +208,18 @@ def _samples(generator: nn.Module, n: int, seed: int) -> tuple[torch.Tensor, tor
     colours = int(getattr(generator, "num_colours", 0))
     labels = torch.arange(n) % classes if classes else None
     colour_rng = torch.Generator().manual_seed(seed)
-    chunks = []
+    chunks, asked = [], []
     try:
         for start in range(0, n, CHUNK):
             count = min(CHUNK, n - start)
             extra = {"colours": _prior_colours(labels[start : start + count], colour_rng)} if colours else {}
+            asked += list(extra.values())
             part = None if labels is None else labels[start : start + count]
             x = generator.sample(count, part, generator=rng, **extra)
             chunks.append(x.float().clamp(-1, 1).add(1).mul(127.5).round().to(torch.uint8).cpu())
     finally:
         generator.train(was_training)
-    return torch.cat(chunks), labels
+    return torch.cat(chunks), labels, torch.cat(asked) if asked else None
 
 
 def _prior_colours(labels: torch.Tensor, rng: torch.Generator) -> torch.Tensor:
