@@ -38,16 +38,12 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from fashiongan import hub, objectives, restyle
-from fashiongan import nets as net_registry
+from fashiongan import hub, restyle
 from fashiongan.data import fabrics, fashion_mnist
 from fashiongan.data.datasets import load_training_data
 from fashiongan.metrics.fabric import evaluate_translation
 from fashiongan.metrics.features import JUDGE, judge_outputs, load_judge
-from fashiongan.objectives.base import Context
-from fashiongan.train import engine, fit, load_config
-from fashiongan.train.distributed import Distributed
-from fashiongan.train.optimizers import build as build_optimizers
+from fashiongan.train import Trainer, fit, load_config
 from fashiongan.viz import save_grid
 
 from machine import describe  # benchmarks/machine.py and runs.py, beside this script
@@ -94,20 +90,11 @@ def throughput(name: str, size: int | None, batch: int | None, windows: int, win
         overrides["train"] = {"batch_size": batch}
     config = load_config(name, overrides=overrides)
     torch.manual_seed(config.seed)
-    data = load_training_data(config.data)
-    nets = {role: net_registry.build(s["arch"], **s.get("kwargs", {})) for role, s in config.nets.items()}
-    optimizers = build_optimizers(config.optim, nets)
-    objective = objectives.get(config.model)
-    phases = objective.phases(config.objective)
-    ctx = Context(step=0, hp=config.objective, state={}, seed=config.seed, device=torch.device("cpu"))
-    dist, batch_size = Distributed(), config.train["batch_size"]
-    batches = data.batches(config.seed, 0, max(len(data) // batch_size, 1), batch_size)
+    trainer = Trainer(config, load_training_data(config.data))  # steps exactly as `fashiongan train` does
+    nets, batch_size, batches = trainer.nets, config.train["batch_size"], trainer.batches()
 
     def step(i: int) -> None:
-        prepared = data.prepare(next(batches), torch.Generator().manual_seed(i))
-        ctx.step = i
-        for phase in phases:
-            engine._run_phase(phase, nets, optimizers[phase.optimizer], prepared, ctx, dist)
+        trainer.step(trainer.batch(next(batches), i), i)
 
     def timed(run, count: int) -> float:
         times = []

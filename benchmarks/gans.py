@@ -40,13 +40,9 @@ import torch
 from torch.utils._python_dispatch import TorchDispatchMode
 from torch.utils.flop_counter import FlopCounterMode
 
-from fashiongan import hub, objectives, sampling
-from fashiongan import nets as net_registry
+from fashiongan import hub, sampling
 from fashiongan.data.datasets import load_training_data
-from fashiongan.objectives.base import Context
-from fashiongan.train import engine, fit, load_config
-from fashiongan.train.distributed import Distributed
-from fashiongan.train.optimizers import build as build_optimizers
+from fashiongan.train import Trainer, fit, load_config
 from fashiongan.viz import save_grid
 
 from machine import describe  # benchmarks/machine.py and runs.py, beside this script
@@ -65,45 +61,29 @@ MATMUL_N = 2048
 
 # ---------------------------------------------------------------- one training step, as the engine runs it
 
-class Trainer:
-    """A variant's nets, optimisers and phases built from its packaged config, stepped with the engine's
-    own batch and phase functions (no checkpoints, grids or logging: what a step costs)."""
+class Stepper:
+    """A variant's packaged config stepped by the engine's own Trainer (fashiongan.train.Trainer) over the
+    data's seeded stream, exactly as `fashiongan train` steps it, without checkpoints, grids or logging:
+    what a step costs."""
 
     def __init__(self, name: str, batch_size: int | None = None, channels_last: bool | None = None) -> None:
-        overrides = {"train": {"batch_size": batch_size}} if batch_size else {}
+        overrides: dict = {"train": {"batch_size": batch_size}} if batch_size else {}
+        if channels_last is not None:
+            overrides.setdefault("train", {})["channels_last"] = channels_last
         self.config = load_config(name, overrides=overrides)
-        settings = self.config.train
-        self.channels_last = settings.get("channels_last", False) if channels_last is None else channels_last
-        objective = objectives.get(self.config.model)
         torch.manual_seed(self.config.seed)
         data = load_training_data(self.config.data)
-        self.data = data
-        self.nets = {role: net_registry.build(s["arch"], **s.get("kwargs", {})) for role, s in self.config.nets.items()}
-        if self.channels_last:
-            self.nets = {role: net.to(memory_format=torch.channels_last) for role, net in self.nets.items()}
-        self.optimizers = build_optimizers(self.config.optim, self.nets)
-        self.phases = objective.phases(self.config.objective)
-        self.batch_size = settings["batch_size"]
-        self.per_epoch = max(len(data) // self.batch_size, 1)
-        self.batches = data.batches(self.config.seed, 0, self.per_epoch, self.batch_size)  # one stream, as the engine draws it
-        self.cycle = math.lcm(*(phase.every for phase in self.phases))  # steps until the phase pattern repeats
-        self.ctx = Context(step=0, hp=self.config.objective, state=objective.initial_state(self.config.objective),
-                           seed=self.config.seed, device=torch.device("cpu"))
-        self.dist = Distributed()
+        self.trainer = Trainer(self.config, data)
+        self.channels_last = self.trainer.channels_last
+        self.nets = self.trainer.nets
+        self.batch_size = self.config.train["batch_size"]
+        self.batches = self.trainer.batches()  # one stream, as the engine draws it
+        self.cycle = math.lcm(*(phase.every for phase in self.trainer.phases))  # steps until the phase pattern repeats
         self.step_index = 0
 
     def step(self) -> None:
         i = self.step_index
-        batch = next(self.batches)
-        batch = self.data.prepare(batch, torch.Generator().manual_seed(i))
-        if self.channels_last:
-            batch = engine._channels_last(batch)
-        self.ctx.step = i
-        for net in self.nets.values():
-            net.train()
-        for phase in self.phases:
-            if i % phase.every == 0:
-                engine._run_phase(phase, self.nets, self.optimizers[phase.optimizer], batch, self.ctx, self.dist)
+        self.trainer.step(self.trainer.batch(next(self.batches), i), i)
         self.step_index += 1
 
     def flops_per_step(self) -> float:
@@ -156,7 +136,7 @@ def matmul_peak(n: int = MATMUL_N, repeats: int = 9, warmup: int = 2) -> float:
 def throughput(name: str, windows: int, window_steps: int, warmup: int, **settings) -> dict:
     """Median images/s over timed windows; MFU per window against the matmul peak timed right before and
     after that window (on a shared machine the load drifts: both sides of the ratio see the same load)."""
-    trainer = Trainer(name, **settings)
+    trainer = Stepper(name, **settings)
     flops = trainer.flops_per_step()  # also the first warm-up steps
     steps = max(window_steps // trainer.cycle, 1) * trainer.cycle
     for _ in range(warmup * trainer.cycle):

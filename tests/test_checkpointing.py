@@ -13,7 +13,6 @@ import random
 import signal
 import stat
 import time
-import types
 from pathlib import Path
 
 import numpy as np
@@ -23,7 +22,7 @@ from safetensors.torch import load_file
 
 from conftest import write_idx_dir
 from fashiongan import atomic, hub, nets
-from fashiongan.train import engine, fit, load_config
+from fashiongan.train import Trainer, fit, load_config
 from fashiongan.viz import save_grid
 
 SMALL_GAN = {"kwargs": {"width": 4, "hidden": 16}}
@@ -179,23 +178,22 @@ def test_a_write_that_fails_midway_leaves_the_previous_set_and_the_next_save_cle
 def saved_steps(data_dir: Path, monkeypatch: pytest.MonkeyPatch, tmp_path: Path, minutes, every: int | None = 1000) -> list[tuple[int, float]]:
     """(step, clock) of every checkpoint of a 24-step GAN run whose every step takes 25 fake seconds."""
     clock = [1000.0]
-    original_phase, original_save = engine._run_phase, hub.save_pretrained
+    original_phase, original_save = Trainer.run_phase, hub.save_pretrained
     saves = []
 
-    def slow_phase(phase, *args):
+    def slow_phase(self, phase, batch):
         if phase.name == "D":
             clock[0] += 25
-        return original_phase(phase, *args)
+        return original_phase(self, phase, batch)
 
     def recorded(directory, modules, config, **kwargs):
         saves.append((config["training"]["step"], clock[0]))
         return original_save(directory, modules, config, **kwargs)
 
-    monkeypatch.setattr(engine, "time", types.SimpleNamespace(monotonic=lambda: clock[0]))
-    monkeypatch.setattr(engine, "_run_phase", slow_phase)
+    monkeypatch.setattr(Trainer, "run_phase", slow_phase)
     monkeypatch.setattr(hub, "save_pretrained", recorded)
     config = load_config("dcgan", overrides=gan_overrides(data_dir, 24, checkpoint_every=every, checkpoint_minutes=minutes))
-    fit(config, tmp_path / f"run-{minutes}", progress=False)
+    fit(config, tmp_path / f"run-{minutes}", progress=False, clock=lambda: clock[0])
     return saves
 
 

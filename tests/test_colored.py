@@ -11,7 +11,8 @@ from typer.testing import CliRunner
 from fashiongan.cli import app
 from fashiongan.data import colored
 from fashiongan.data import fashion_mnist as fm
-from fashiongan.data.datasets import load_training_data, resize
+from fashiongan.data.datasets import load_training_data
+from fashiongan.data.train_data import resize
 from fashiongan.errors import FashionGANError
 
 

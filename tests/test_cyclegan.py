@@ -22,7 +22,7 @@ from fashiongan.errors import FashionGANError
 from fashiongan.metrics import fabric as fabric_metrics
 from fashiongan.objectives import cyclegan
 from fashiongan.objectives.base import Context
-from fashiongan.train import engine, fit, load_config
+from fashiongan.train import Trainer, fit, load_config
 from fashiongan.train.optimizers import lr_factor
 
 runner = CliRunner()
@@ -192,15 +192,15 @@ def test_resume_with_the_pool_matches_an_uninterrupted_run(
     real_data: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     fit(tiny_config(), tmp_path / "whole", progress=False)
-    original = engine._run_phase
+    original = Trainer.run_phase
 
-    def dying(phase, nets_, optimizer, batch, ctx, dist):
-        if ctx.step == 5 and phase.name == "D":  # G of step 5 has run and stashed its fakes
+    def dying(self, phase, batch):
+        if self.ctx.step == 5 and phase.name == "D":  # G of step 5 has run and stashed its fakes
             raise Killed("killed")
-        return original(phase, nets_, optimizer, batch, ctx, dist)
+        return original(self, phase, batch)
 
     with monkeypatch.context() as patch:
-        patch.setattr(engine, "_run_phase", dying)
+        patch.setattr(Trainer, "run_phase", dying)
         with pytest.raises(Killed):
             fit(tiny_config(), tmp_path / "crashed", progress=False)
     assert hub.read_config(tmp_path / "crashed")["training"]["step"] == 4

@@ -20,7 +20,8 @@ from fashiongan.cli import app
 from fashiongan.errors import FashionGANError
 from fashiongan.objectives import classifier as classifier_objective
 from fashiongan.sampling import generator_models
-from fashiongan.train import TrainingDiverged, engine, fit, load_config
+from fashiongan.data.datasets import load_training_data
+from fashiongan.train import Trainer, TrainingDiverged, engine, fit, load_config
 
 runner = CliRunner()
 SMALL_GAN = {"kwargs": {"width": 4, "hidden": 16}}
@@ -68,14 +69,14 @@ def assert_identical(a: Path, b: Path) -> None:
 
 def crash_at(monkeypatch: pytest.MonkeyPatch, step: int, phase: str) -> None:
     """Make the engine die when it reaches ``phase`` of ``step`` (earlier phases of that step have run)."""
-    original = engine._run_phase
+    original = Trainer.run_phase
 
-    def dying(phase_, nets, optimizer, batch, ctx, dist):
-        if ctx.step == step and phase_.name == phase:
+    def dying(self, phase_, batch):
+        if self.ctx.step == step and phase_.name == phase:
             raise Killed(f"killed at step {step}")
-        return original(phase_, nets, optimizer, batch, ctx, dist)
+        return original(self, phase_, batch)
 
-    monkeypatch.setattr(engine, "_run_phase", dying)
+    monkeypatch.setattr(Trainer, "run_phase", dying)
 
 
 def saved_step(directory: Path) -> int:
@@ -204,16 +205,16 @@ def test_absurd_learning_rate_exits_non_zero_with_a_one_line_message(data_dir: P
 def test_a_checkpoint_is_never_written_from_non_finite_weights(
     data_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    original = engine._run_phase
+    original = Trainer.run_phase
 
-    def corrupting(phase, nets, optimizer, batch, ctx, dist):
-        logs = original(phase, nets, optimizer, batch, ctx, dist)
-        if ctx.step == 5:  # the loss stayed finite, the weights did not (e.g. an overflowing update)
+    def corrupting(self, phase, batch):
+        logs = original(self, phase, batch)
+        if self.ctx.step == 5:  # the loss stayed finite, the weights did not (e.g. an overflowing update)
             with torch.no_grad():
-                next(nets["classifier"].parameters()).fill_(float("inf"))
+                next(self.nets["classifier"].parameters()).fill_(float("inf"))
         return logs
 
-    monkeypatch.setattr(engine, "_run_phase", corrupting)
+    monkeypatch.setattr(Trainer, "run_phase", corrupting)
     with pytest.raises(TrainingDiverged, match=r"weights of 'classifier' became NaN or infinite by step 6.*\(step 3\)"):
         fit(classifier_config(data_dir, checkpoint_every=3), tmp_path / "inf", progress=False)
     assert saved_step(tmp_path / "inf") == 3
@@ -309,6 +310,24 @@ def test_a_typo_anywhere_in_a_config_is_one_line_before_any_data_loads(
     assert result.exit_code == 1, result.output
     assert expected in result.output and result.output.count("\n") == 1, result.output
     assert not (tmp_path / "run").exists()
+
+
+def test_a_trainer_stepped_by_hand_trains_exactly_as_fit(data_dir: Path, tmp_path: Path) -> None:
+    """What the benchmarks do (a Trainer over its own batches) gives fit's weights: the same batches and
+    augmentation, the learning-rate schedule, and the critic's five steps per generator step."""
+    config = gan_config(data_dir, "wgan", steps=7, ema_decay=0.9, samples=False, track_fid=None)
+    config.optim["generator"]["schedule"] = "cosine"
+    config.data["augment"] = {"flip": True}
+    fit(config, tmp_path / "run", progress=False)
+    torch.manual_seed(config.seed)
+    trainer = Trainer(config, load_training_data(config.data))
+    batches = trainer.batches()
+    for step in range(trainer.total):
+        trainer.step(trainer.batch(next(batches), step), step)
+    saved = load_file(tmp_path / "run" / hub.WEIGHTS_FILE)
+    by_hand = {f"{role}.{k}": v for role, net in trainer.inference_nets().items() for k, v in net.state_dict().items()}
+    assert sorted(saved) == sorted(by_hand) and all(torch.equal(saved[k], by_hand[k]) for k in saved)
+    assert trainer.optimizers["generator"].param_groups[0]["lr"] < config.optim["generator"]["lr"]  # cosine applied
 
 
 def test_models_lists_the_generators_found_from_the_packaged_configs() -> None:

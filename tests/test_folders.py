@@ -12,6 +12,7 @@ from typer.testing import CliRunner
 
 from fashiongan.cli import app
 from fashiongan.data import folders
+from fashiongan.data.datasets import data_layer
 from fashiongan.errors import DataError, FashionGANError
 
 HEADER = "id,gender,masterCategory,subCategory,articleType,baseColour,season,year,usage,productDisplayName\n"
@@ -89,6 +90,10 @@ def test_styles_with_a_wrong_header_or_no_images_is_one_clear_error(tmp_path, st
         folders.parse_source(f"zip:{styles_dir}")
     with pytest.raises(FashionGANError, match="is not a folder"):
         folders.parse_source(f"folder:{tmp_path / 'nowhere'}")
+    assert folders.parse_source(f"pair:{tmp_path}") == ("pair", tmp_path)  # one reader of KIND:PATH for every command
+    assert data_layer(f"pair:{tmp_path}") == {"name": "pair", "path": str(tmp_path)}
+    with pytest.raises(FashionGANError, match="KIND one of: folder, styles$"):
+        folders.read_table(f"pair:{tmp_path}")  # a pair: folder is two domains, not one table of images
 
 
 def test_folder_classes_are_subfolders_and_odd_images_decode_to_rgb(tmp_path):

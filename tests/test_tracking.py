@@ -1,6 +1,6 @@
 """FID while training: scores at epoch ends and intervals, best/ by FID, a budget, and no effect on training.
 
-The engine's clock is replaced by one that advances 10 s per training step, so that a run of a
+`fit` is given a clock that advances 10 s per training step, so that a run of a
 few steps is "long" and scoring costs no time: what is checked is when scores happen, what they
 are and what is kept, exactly. The judge is the shipped evaluator; its real statistics are those
 of the first 1,000 real test images (the whole test set's cost 10,000 judge passes, for nothing more here).
@@ -8,8 +8,8 @@ of the first 1,000 real test images (the whole test set's cost 10,000 judge pass
 
 from __future__ import annotations
 
-import types
 from pathlib import Path
+from typing import Callable
 
 import pytest
 import torch
@@ -23,7 +23,7 @@ from fashiongan.errors import FashionGANError
 from fashiongan.metrics import features as judge_features
 from fashiongan.nets.gan import Generator
 from fashiongan.sampling import load_generator
-from fashiongan.train import engine, fit, load_config, tracking
+from fashiongan.train import Trainer, fit, load_config, tracking
 
 SMALL_GAN = {"kwargs": {"width": 4, "hidden": 16}}
 TRACK = {"n": 100, "every_minutes": 1, "max_share": 0.05}
@@ -47,24 +47,24 @@ def small_reference(mp: pytest.MonkeyPatch) -> None:
                lambda judge, split="test", progress=False: metrics.extract(judge, fm.load(split).images[:REAL])[0])
 
 
-def ten_seconds_a_step(mp: pytest.MonkeyPatch) -> None:
-    """The engine's clock advances 10 s per training step and not at all while scoring."""
+def ten_seconds_a_step(mp: pytest.MonkeyPatch) -> Callable[[], float]:
+    """A clock for ``fit`` that advances 10 s per training step and not at all while scoring."""
     clock = [1000.0]
-    original = engine._run_phase
+    original = Trainer.run_phase
 
-    def phase(phase_, *args):
+    def phase(self, phase_, batch):
         if phase_.name == "D":
             clock[0] += 10
-        return original(phase_, *args)
+        return original(self, phase_, batch)
 
-    mp.setattr(engine, "time", types.SimpleNamespace(monotonic=lambda: clock[0]))
-    mp.setattr(engine, "_run_phase", phase)
+    mp.setattr(Trainer, "run_phase", phase)
+    return lambda: clock[0]
 
 
 @pytest.fixture
-def slow_steps(monkeypatch: pytest.MonkeyPatch) -> None:
-    ten_seconds_a_step(monkeypatch)
+def slow_steps(monkeypatch: pytest.MonkeyPatch) -> Callable[[], float]:
     small_reference(monkeypatch)
+    return ten_seconds_a_step(monkeypatch)
 
 
 def history(out: Path, name: str) -> tuple[list[int], list[float]]:
@@ -80,12 +80,12 @@ def tracked_run(tmp_path_factory: pytest.TempPathFactory, _real_data_location) -
     directory, cache = _real_data_location
     out = tmp_path_factory.mktemp("tracked") / "run"
     with pytest.MonkeyPatch.context() as mp:
-        ten_seconds_a_step(mp)
+        clock = ten_seconds_a_step(mp)
         small_reference(mp)
         mp.setenv("FASHIONGAN_DATA", str(directory))
         mp.setenv("FASHIONGAN_CACHE", str(cache))
         mp.setenv("FASHIONGAN_OFFLINE", "1")
-        fit(acgan_config(directory), out, progress=False)
+        fit(acgan_config(directory), out, progress=False, clock=clock)
     return out
 
 
@@ -128,8 +128,8 @@ def test_best_holds_the_ema_generator_with_the_lowest_fid_and_rescoring_it_gives
 
 @pytest.mark.real_data
 def test_tracking_changes_nothing_in_the_training_itself(tracked_run: Path, real_data: Path, tmp_path: Path,
-                                                         slow_steps: None) -> None:
-    fit(acgan_config(real_data, track=None), tmp_path / "untracked", progress=False)
+                                                         slow_steps: Callable[[], float]) -> None:
+    fit(acgan_config(real_data, track=None), tmp_path / "untracked", progress=False, clock=slow_steps)
     for name in (hub.WEIGHTS_FILE, hub.TRAINING_FILE):  # weights, optimiser moments, RNG state, loss history
         tracked = {k: v for k, v in load_file(tracked_run / name).items() if "judge/" not in k}
         untracked = load_file(tmp_path / "untracked" / name)
@@ -138,13 +138,13 @@ def test_tracking_changes_nothing_in_the_training_itself(tracked_run: Path, real
 
 
 @pytest.mark.real_data
-def test_a_better_generator_already_in_best_is_kept(real_data: Path, tmp_path: Path, slow_steps: None) -> None:
+def test_a_better_generator_already_in_best_is_kept(real_data: Path, tmp_path: Path, slow_steps: Callable[[], float]) -> None:
     out = tmp_path / "run"
     incumbent = load_generator("pretrained:acgan")  # recorded with FID 0: no score can beat it
     hub.save_pretrained(out / tracking.BEST_DIR, {"generator_ema": incumbent},
                         {"metrics": {"fid": 0.0, "fid_n": TRACK["n"]}, "judge": {"source": "pretrained:evaluator"}},
                         main="generator_ema")
-    fit(acgan_config(real_data, steps=8), out, progress=False)
+    fit(acgan_config(real_data, steps=8), out, progress=False, clock=slow_steps)
     assert history(out, "judge/fid")[0] == [6, 8]
     assert hub.read_config(out / tracking.BEST_DIR)["metrics"]["fid"] == 0.0  # scores above 0 replaced nothing
 

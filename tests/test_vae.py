@@ -22,10 +22,10 @@ from fashiongan.data import attributes as offline
 from fashiongan.errors import CheckpointError, FashionGANError
 from fashiongan.metrics.conditioning import attribute_accuracy
 from fashiongan.metrics.elbo import held_out_elbo, vae_scores
-from fashiongan.nets.gan import Generator
+from fashiongan.nets.gan import Generator, is_generator
 from fashiongan.objectives import vae as objective
 from fashiongan.objectives.base import Context
-from fashiongan.train import engine, fit, load_config
+from fashiongan.train import Trainer, fit, load_config
 
 runner = CliRunner()
 CONFIGS = ("vae-source", "cvae")
@@ -73,7 +73,7 @@ def names_of(vector: torch.Tensor) -> set[str]:
 def test_packaged_net_encodes_decodes_and_samples_in_range(name: str) -> None:
     spec = load_config(name).nets["vae"]
     net = nets.build(spec["arch"], **spec["kwargs"]).eval()
-    assert isinstance(net, Generator) and sampling.is_generator(net)
+    assert isinstance(net, Generator) and is_generator(net)
     assert net.image_shape == (3, 28, 28) and net.num_attributes == len(VOCABULARY.names) == 30
     images = torch.rand(5, 3, 28, 28) * 2 - 1
     asked = net.complete(None, 5, torch.Generator().manual_seed(0))
@@ -313,15 +313,15 @@ def test_evaluate_scores_of_a_vae_and_attribute_accuracy_of_its_samples(
 def test_resume_after_a_crash_is_exact(real_data: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     config = tiny_config("cvae", real_data, samples=False)
     fit(config, tmp_path / "whole", progress=False)
-    original = engine._run_phase
+    original = Trainer.run_phase
 
-    def dying(phase, nets_, optimizer, batch, ctx, dist):
-        if ctx.step == 5:  # after the checkpoint at the epoch end (64 items, batches of 16)
+    def dying(self, phase, batch):
+        if self.ctx.step == 5:  # after the checkpoint at the epoch end (64 items, batches of 16)
             raise Killed
-        return original(phase, nets_, optimizer, batch, ctx, dist)
+        return original(self, phase, batch)
 
     with monkeypatch.context() as patch:
-        patch.setattr(engine, "_run_phase", dying)
+        patch.setattr(Trainer, "run_phase", dying)
         with pytest.raises(Killed):
             fit(config, tmp_path / "crashed", progress=False)
     assert hub.read_config(tmp_path / "crashed")["training"]["step"] == 4

@@ -16,7 +16,7 @@ from torch import nn
 from fashiongan import hub
 from fashiongan.data import fashion_mnist
 from fashiongan.errors import CheckpointError, FashionGANError
-from fashiongan.metrics.robustness import ATTACKS, check_eps
+from fashiongan.attacks import ATTACKS, check_eps
 from fashiongan.objectives.classifier import predict
 from fashiongan.train import FitResult, TrainConfig, fit, load_config
 from fashiongan.train.config import merge

@@ -23,6 +23,7 @@ from fashiongan.data import colored
 from fashiongan.data.fashion_mnist import CLASSES, label_index, label_name
 from fashiongan.data.transforms import to_uint8
 from fashiongan.errors import CheckpointError, FashionGANError
+from fashiongan.nets.gan import is_generator
 
 MAX_SAMPLES = 10_000  # per call; the CLI caps larger requests and says so
 CHUNK = 500           # images generated per forward pass
@@ -61,11 +62,6 @@ class GeneratorModel:
     channels: int = 1  # 3: it draws RGB
     colour_conditional: bool = False  # it takes a colour per image (`sample --colour`)
     attribute_conditional: bool = False  # it takes attributes (`sample --attr`)
-
-
-def is_generator(net: nn.Module) -> bool:
-    """Whether ``net`` offers the generator interface (``z_dim``, ``num_classes``, ``sample``)."""
-    return isinstance(getattr(net, "z_dim", None), int) and callable(getattr(net, "sample", None))
 
 
 def _main_net(config) -> nn.Module:

@@ -8,73 +8,20 @@ folder or catalogue too large for memory streams from disk (``stream``) through 
 from __future__ import annotations
 
 import inspect
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Iterator, Mapping
+from typing import Any, Callable, Mapping
 
 import numpy as np
 import torch
 
 import torch.nn.functional as F
-from torch.utils.data import Dataset
 
 from fashiongan.data import attributes, colored, fabrics, fashion_mnist, folders, pairs, streaming
 from fashiongan.data.augment import Augment
 from fashiongan.data.decoded import decode_files
+from fashiongan.data.train_data import TensorDict, TrainData, resize
 from fashiongan.data.transforms import to_float
 from fashiongan.errors import DataError, FashionGANError
-
-TensorDict = dict[str, torch.Tensor]
-
-
-@dataclass
-class TrainData:
-    """Tensors of equal length per key; ``eval`` is a held-out set an objective may report on;
-    ``size`` and ``augment`` (from the spec, for every dataset) transform training batches."""
-
-    train: TensorDict
-    eval: TensorDict | None = None
-    augment: Augment | None = None
-    size: int | None = None
-    stream: Dataset | None = None  # items decoded from disk in worker processes, when too large for memory
-    workers: int = 2
-
-    def __len__(self) -> int:
-        return len(self.stream) if self.stream is not None else len(next(iter(self.train.values())))
-
-    def to(self, device: torch.device) -> "TrainData":
-        """In-memory tensors moved to ``device`` once (a stream moves each batch as it comes)."""
-        self.train = {k: v.to(device) for k, v in self.train.items()}
-        self.eval = {k: v.to(device) for k, v in self.eval.items()} if self.eval else None
-        return self
-
-    def batches(self, seed: int, start: int, per_epoch: int, size: int, rank: int = 0, world: int = 1) -> Iterator[TensorDict]:
-        """Training batches for steps ``start``, ``start + 1``, ...: the same seeded order from memory or stream."""
-        if self.stream is not None:
-            return streaming.stream_batches(self.stream, seed, start, per_epoch, size, rank, world, self.workers)
-        return streaming.memory_batches(self.train, seed, start, per_epoch, size, rank, world)
-
-    def prepare(self, batch: TensorDict, generator: torch.Generator) -> TensorDict:
-        """A training batch as the model sees it: images stored as uint8 made float in [-1, 1], resized to
-        ``size``, then augmented."""
-        batch = {k: to_float(v) if v.dim() == 4 and v.dtype == torch.uint8 else v for k, v in batch.items()}
-        if self.size is not None:
-            batch = {k: resize(v, self.size) if _is_image(v) else v for k, v in batch.items()}
-        return batch if self.augment is None else self.augment(batch, generator)
-
-
-def _is_image(value: torch.Tensor) -> bool:
-    return value.dim() == 4 and value.is_floating_point()
-
-
-def resize(images: torch.Tensor, size: int) -> torch.Tensor:
-    """Float images (N, C, H, W) at size x size: bilinear up, area-averaged down."""
-    if images.shape[-2:] == (size, size):
-        return images
-    if size > images.shape[-1]:
-        return F.interpolate(images, size=(size, size), mode="bilinear", align_corners=False)
-    return F.interpolate(images, size=(size, size), mode="area")
-
 
 def _fashion_mnist(data_dir: str | None = None, limit: int | None = None, eval_split: str | None = "test") -> TrainData:
     def tensors(split: str) -> TensorDict:
@@ -225,7 +172,6 @@ _DATASETS: dict[str, Callable[..., TrainData]] = {
     "fabrics": fabrics.training_data, "fabric_classes": fabrics.classifier_data, "pair": pairs.training_data,
 }
 _DECODED_AT_SIZE = ("folder", "styles", "pair")  # user images are decoded once, at the model's size
-_SOURCES = {"folder": "folder", "styles": "styles", "pair": "pair"}  # KIND of `--data KIND:PATH` -> dataset name
 
 
 def dataset_names() -> list[str]:
@@ -272,16 +218,14 @@ def load_training_data(spec: Mapping[str, Any]) -> TrainData:
 def data_layer(source: str) -> dict[str, Any]:
     """``--data`` as a config's data section: 'folder:DIR' -> {"name": "folder", "path": DIR}, 'styles:DIR'
     likewise, a dataset's name -> {"name": NAME}; one-line errors for an unknown kind or a missing folder."""
-    kind, sep, path = str(source).partition(":")
+    kind, sep, _ = str(source).partition(":")
     if not sep and kind in _DATASETS:
         return {"name": kind}
-    if sep and kind in _SOURCES:
-        root = Path(path).expanduser()
-        if not root.is_dir():
-            raise FashionGANError(f"{root} is not a folder (from {source!r})")
-        return {"name": _SOURCES[kind], "path": str(root)}
+    if sep and kind in folders.SOURCES:
+        kind, root = folders.parse_source(source)
+        return {"name": kind, "path": str(root)}
     raise FashionGANError(
-        f"data {source!r} should be a dataset ({', '.join(dataset_names())}) or KIND:PATH with KIND one of: {', '.join(_SOURCES)}"
+        f"data {source!r} should be a dataset ({', '.join(dataset_names())}) or KIND:PATH with KIND one of: {', '.join(folders.SOURCES)}"
     )
 
 
@@ -293,7 +237,7 @@ def with_source(spec: Mapping[str, Any], source: str) -> dict[str, Any]:
 def attribute_vocabulary(spec: Mapping[str, Any]) -> folders.AttributeVocabulary | None:
     """What each column of a dataset's ``attributes`` stands for, read without decoding an image (None: it has none)."""
     name, path = spec.get("name", "fashion_mnist"), Path(str(spec.get("path", "")))
-    if name in _SOURCES.values() and not spec.get("path"):
+    if name in folders.SOURCES and not spec.get("path"):
         raise FashionGANError(f"dataset {name!r} needs data.path (or --data {name}:DIR)")
     if name == "attributes":
         return attributes.vocabulary()

@@ -30,6 +30,8 @@ from kornia.color import lab_to_rgb
 
 from fashiongan.data import fashion_mnist as fm
 from fashiongan.data.colored import FOREGROUND
+from fashiongan.data.train_data import TrainData
+from fashiongan.data.transforms import to_float
 from fashiongan.errors import FashionGANError
 
 FABRICS = ("leather", "denim")
@@ -198,8 +200,6 @@ def training_data(seed: int = 0, limit: int | None = None, test_limit: int | Non
     """Unpaired training data for translation: ``image_a`` leather and ``image_b`` denim on different items
     (uint8, 64 px; ``label_a``/``label_b`` their garment classes). Eval: the first ``test_limit`` test items
     in both fabrics, with ``truth_b``/``truth_a`` the paired ground truth of translating ``image_a``/``image_b``."""
-    from fashiongan.data.datasets import TrainData  # datasets registers this loader: imported when called
-
     train = {**_tensors(load("train", "leather", seed, limit, data_dir), "_a"),
              **_tensors(load("train", "denim", seed, limit, data_dir), "_b")}
     test_a, test_b = (load("test", fabric, seed, test_limit, data_dir) for fabric in FABRICS)
@@ -211,9 +211,6 @@ def training_data(seed: int = 0, limit: int | None = None, test_limit: int | Non
 def classifier_data(seed: int = 0, limit: int | None = 2000, test_limit: int | None = None, data_dir: str | None = None):
     """For the fabric judge: ``image`` (float, 64 px) of both domains' training items and ``label`` its fabric
     (0 leather, 1 denim, as ``FABRICS``); eval: the test items in both fabrics."""
-    from fashiongan.data.datasets import TrainData  # datasets registers this loader: imported when called
-    from fashiongan.data.transforms import to_float
-
     def both(split: str, count: int | None) -> dict[str, torch.Tensor]:
         parts = [load(split, fabric, seed, count, data_dir) for fabric in FABRICS]
         images = np.concatenate([p.images for p in parts])

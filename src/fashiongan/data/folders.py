@@ -21,7 +21,8 @@ from PIL import Image, UnidentifiedImageError
 
 from fashiongan.errors import DataError, FashionGANError
 
-KINDS = ("folder", "styles")
+SOURCES = ("folder", "styles", "pair")  # the KIND of a user's data given as KIND:PATH
+TABLES = ("folder", "styles")  # the sources that are one table of images (a pair: folder holds two domains)
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".gif", ".webp", ".tif", ".tiff")
 STYLES_COLUMNS = (
     "id", "gender", "masterCategory", "subCategory", "articleType", "baseColour", "season", "year", "usage",
@@ -56,11 +57,12 @@ class ImageTable:
         return dict(Counter(s.reason for s in self.skipped))
 
 
-def parse_source(text: str) -> tuple[str, Path]:
-    """``'folder:DIR'`` -> ("folder", DIR), with a one-line error for an unknown kind or a missing folder."""
+def parse_source(text: str, kinds: tuple[str, ...] = SOURCES) -> tuple[str, Path]:
+    """``'folder:DIR'`` -> ("folder", DIR), with a one-line error for a kind not in ``kinds`` or a missing folder:
+    the one reader of a user's KIND:PATH."""
     kind, sep, path = str(text).partition(":")
-    if not sep or kind not in KINDS:
-        raise FashionGANError(f"data source {text!r} should be KIND:PATH with KIND one of: {', '.join(KINDS)}")
+    if not sep or kind not in kinds:
+        raise FashionGANError(f"data source {text!r} should be KIND:PATH with KIND one of: {', '.join(kinds)}")
     root = Path(path).expanduser()
     if not root.is_dir():
         raise FashionGANError(f"{root} is not a folder (from {text!r})")
@@ -163,7 +165,7 @@ def read_styles(root: Path) -> ImageTable:
 
 
 def read_table(source: str) -> ImageTable:
-    kind, root = parse_source(source)
+    kind, root = parse_source(source, TABLES)
     return read_folder(root) if kind == "folder" else read_styles(root)
 
 

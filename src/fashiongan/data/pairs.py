@@ -17,6 +17,7 @@ import torch
 
 from fashiongan.data.decoded import decode_files
 from fashiongan.data.folders import images_in
+from fashiongan.data.train_data import TrainData
 from fashiongan.errors import DataError, FashionGANError
 
 DOMAINS = ("A", "B")
@@ -60,8 +61,6 @@ def _repeat_to(images: torch.Tensor, length: int, seed: int) -> torch.Tensor:
 
 def training_data(path: str, size: int | None = None, channels: int = 3, limit: int | None = None, seed: int = 0):
     """The pair folder as TrainData: ``image_a``, ``image_b`` (uint8) for training; testA/testB as eval."""
-    from fashiongan.data.datasets import TrainData  # datasets registers this loader: imported when called
-
     root = Path(path).expanduser()
     if not root.is_dir():
         raise DataError(f"{root} is not a folder; a pair folder holds trainA, trainB, testA, testB")

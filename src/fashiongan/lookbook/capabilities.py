@@ -96,7 +96,7 @@ def _generator(source: str, config: dict[str, Any]) -> Generator | None:
     """The shipped checkpoint as a generator, judged by its main net built untrained (no weights read);
     classifiers and task models are passed over unbuilt."""
     from fashiongan import nets
-    from fashiongan.sampling import is_generator
+    from fashiongan.nets.gan import is_generator
 
     if config.get("model") == "classifier" or config.get("model") in {model for _, model in TASKS.values()}:
         return None

@@ -20,7 +20,7 @@ import torch
 from PIL import Image, UnidentifiedImageError
 
 from fashiongan.data import colored
-from fashiongan.data.datasets import resize
+from fashiongan.data.train_data import resize
 from fashiongan.data.fashion_mnist import CLASSES
 from fashiongan.data.transforms import to_float
 from fashiongan.errors import FashionGANError

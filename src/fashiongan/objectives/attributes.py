@@ -14,7 +14,7 @@ from typing import Any, Callable, Mapping
 import torch
 import torch.nn.functional as F
 
-from fashiongan.data.datasets import resize
+from fashiongan.data.train_data import resize
 from fashiongan.data.folders import AttributeVocabulary
 from fashiongan.errors import FashionGANError
 from fashiongan.objectives.base import Batch, Context, Losses, Nets, Objective, Phase, Report

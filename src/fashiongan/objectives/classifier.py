@@ -15,7 +15,7 @@ import torch
 import torch.nn.functional as F
 
 from fashiongan.errors import FashionGANError
-from fashiongan.metrics.robustness import ATTACKS, attack, check_eps
+from fashiongan.attacks import ATTACKS, attack, check_eps
 from fashiongan.objectives.base import Batch, Context, Losses, Nets, Objective, Phase, Report
 
 

@@ -19,7 +19,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from fashiongan.data.datasets import resize
+from fashiongan.data.train_data import resize
 from fashiongan.data.fashion_mnist import CLASSES
 from fashiongan.data.transforms import to_uint8
 from fashiongan.metrics import colour as colour_metrics

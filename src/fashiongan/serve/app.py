@@ -31,7 +31,7 @@ from fashiongan.data.transforms import to_float, to_uint8
 from fashiongan.errors import DataError, FashionGANError
 from fashiongan.lookbook import render, tasks
 from fashiongan.lookbook.capabilities import Capabilities, Models, detect
-from fashiongan.metrics.robustness import fgsm
+from fashiongan.attacks import fgsm
 from fashiongan.serve import schemas, uploads
 from fashiongan.serve.limits import BodyLimit
 from fashiongan.viz import grid_image

@@ -22,6 +22,7 @@ from torch import nn
 from fashiongan import hub
 from fashiongan.data import colored
 from fashiongan.errors import FashionGANError
+from fashiongan.nets.gan import is_generator
 from fashiongan.train.state import History
 from fashiongan.viz import plot_curves
 
@@ -244,7 +245,7 @@ def start(settings: Any, generator: nn.Module, data_name: str, out: Path, seed: 
           note: Callable[[str], None], clock: Callable[[], float] = time.monotonic) -> Tracker | None:
     """A Tracker for this run, or None: tracking off, the main net is no generator (silently), or no
     judge fits its channels or its data (one note)."""
-    if settings in (None, False) or not _is_generator(generator):
+    if settings in (None, False) or not is_generator(generator):
         return None
     channels = int(getattr(generator, "image_shape", (1,))[0])
     judge = judge_for(channels)
@@ -257,8 +258,3 @@ def start(settings: Any, generator: nn.Module, data_name: str, out: Path, seed: 
         return None
     return Tracker(settings, judge, out, seed, note, clock)
 
-
-def _is_generator(net: nn.Module) -> bool:
-    from fashiongan.sampling import is_generator
-
-    return is_generator(net)
