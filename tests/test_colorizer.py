@@ -5,6 +5,7 @@ good and bad inputs. Nets are shrunk (``TINY``) so that every test takes seconds
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -232,17 +233,17 @@ def test_full_resolution_detail_survives_the_carry() -> None:
 
 
 def test_huge_images_are_capped_or_refused(checkpoints, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    monkeypatch.setattr(lib, "MAX_SIDE", 40)
+    monkeypatch.setattr(lib, "LIMITS", replace(lib.LIMITS, max_side=40))
     path = _save(_item((100, 60)), tmp_path / "wide.png")
     read = lib.read_image(path)
-    assert read.gray.shape == (24, 40) and "colorized at 40x24" in read.notes[0]
+    assert read.gray.shape == (24, 40) and "over 40 px a side, read at 40x24" in read.notes[0]
     jpeg = lib.read_image(_save(_item((100, 60)), tmp_path / "wide.jpg"))
     assert jpeg.gray.shape == (24, 40)
-    monkeypatch.setattr(lib, "MAX_PIXELS", 5000)
+    monkeypatch.setattr(lib, "LIMITS", replace(lib.LIMITS, max_pixels=5000))
     with pytest.raises(FashionGANError, match="megapixels"):
         lib.read_image(path)
     monkeypatch.setattr(Image, "MAX_IMAGE_PIXELS", 1000)  # Pillow's own guard (2x this raises, 1x warns)
-    monkeypatch.setattr(lib, "MAX_PIXELS", 10**9)
+    monkeypatch.setattr(lib, "LIMITS", replace(lib.LIMITS, max_pixels=10**9))
     with pytest.raises(FashionGANError, match="too large to decode safely"):
         lib.read_image(path)
 

@@ -276,7 +276,7 @@ def test_restyle_cli_on_the_built_in_test_items(trained: Path, tmp_path: Path, r
 @pytest.mark.parametrize("case, message", [
     ("to", "translates between leather and denim; --to must name one of them, got 'silk'"),
     ("not-image", "is not an image Pillow can read"),
-    ("tiny", "is 2x1 px; restyle needs at least 8x8"),
+    ("tiny", "is 2x1 px; it needs at least 8 px a side"),
     ("missing", "does not exist"),
     ("not-translation", "not a translation model"),
 ])

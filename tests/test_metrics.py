@@ -377,7 +377,7 @@ BAD_INPUTS = {
     "mixed sizes": "is 32x32 but a.png is 28x28; every image must have the same size",
     "tiny png": "holds 4x4 images; images to score must be 8-1024 px a side",
     "huge png": "holds 2000x2000 images",
-    "corrupt png": "not a readable PNG",
+    "corrupt png": "is not an image Pillow can read",
     "not npz": "neither a folder of PNGs nor an .npz",
     "corrupt npz": "not a readable .npz",
     "no images key": "no 'images' array",

@@ -140,10 +140,11 @@ def test_light_background_uploads_are_inverted(client: TestClient, real_data):
 
 @pytest.mark.parametrize("name, content, message", [
     ("empty.png", b"", "empty"),
-    ("text.png", b"not an image at all", "not a readable image"),
+    ("text.png", b"not an image at all", "not an image of a format read here (PNG, JPEG, GIF, BMP, WEBP)"),
     ("cut.png", png(np.zeros((64, 64), np.uint8))[:60], "truncated"),
-    ("tiny.png", png(np.zeros((2, 2), np.uint8)), "between 8 and 2048"),
-    ("huge.png", png(np.zeros((20000, 600), np.uint8)), "between 8 and 2048"),
+    ("tiny.png", png(np.zeros((2, 2), np.uint8)), "is 2x2 px; it needs at least 8 px a side"),
+    ("long.png", png(np.zeros((2100, 8), np.uint8)), "is 8x2100 px; send one of at most 2048 px a side"),
+    ("huge.png", png(np.zeros((20000, 600), np.uint8)), "over the 4 megapixels"),
 ])
 def test_bad_uploads_get_one_line_422(client: TestClient, name: str, content: bytes, message: str):
     response = client.post("/api/classify", files={"file": (name, content, "image/png")})

@@ -19,7 +19,8 @@ from torch import nn
 
 from fashiongan import hub
 from fashiongan.data.datasets import USER_IMAGE_SIZE, attribute_vocabulary, load_training_data, with_source
-from fashiongan.data.folders import AttributeVocabulary, decode, images_in, to_rgb
+from fashiongan.data.folders import AttributeVocabulary, decode, images_in, pixels
+from fashiongan.images import convert
 from fashiongan.data.transforms import to_float
 from fashiongan.errors import CheckpointError, DataError, FashionGANError
 from fashiongan.objectives.attributes import probabilities, score, vocabulary_of
@@ -179,7 +180,7 @@ def image_paths(source: str | Path) -> list[Path]:
 
 
 def _pixels(image: str | Path | Image.Image, size: int) -> np.ndarray:
-    return to_rgb(image, size) if isinstance(image, Image.Image) else decode(Path(image), size)
+    return pixels(convert(image), size) if isinstance(image, Image.Image) else decode(Path(image), size)
 
 
 def predict(

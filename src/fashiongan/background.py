@@ -14,7 +14,8 @@ from __future__ import annotations
 import numpy as np
 from scipy import ndimage
 
-LUMA = np.array((0.299, 0.587, 0.114), dtype=np.float32)  # ITU-R BT.601
+from fashiongan.images import luminance
+
 DARK = 0.1  # a backdrop with luma below this is already the black the models learnt on
 PLAIN = 0.9  # this share of the border near one colour makes a plain backdrop
 TOLERANCE = 0.1  # RGB distance (pixels in [0, 1]) still called the backdrop, plus 3x the border's own spread
@@ -29,7 +30,7 @@ def garment_mask(rgb: np.ndarray) -> np.ndarray | None:
     ring = max(1, min(rgb.shape[:2]) // 64)
     border = np.concatenate([part.reshape(-1, 3) for part in (rgb[:ring], rgb[-ring:], rgb[:, :ring], rgb[:, -ring:])])
     colour = np.median(border, axis=0)
-    if float(colour @ LUMA) < DARK:
+    if float(luminance(colour)) < DARK:
         return None
     spread = np.linalg.norm(border - colour, axis=1)
     tolerance = TOLERANCE + 3 * float(np.median(spread))

@@ -1,8 +1,9 @@
 """Colour a user's grey items with a colorizer checkpoint: the library behind `fashiongan colorize` and the web app.
 
-A user's image comes as it is: any size, mode (L, RGB, RGBA, LA, P, I;16, ...), PNG or JPEG; colour
-images are reduced to their luminance (ITU-R BT.601, Pillow's ``L``), transparent pixels to black (the
-background of the items the colorizer learnt from), and the EXIF orientation is applied. A garment on a
+A user's image comes as it is: any size, mode (L, RGB, RGBA, LA, P, I;16, CMYK, ...), PNG or JPEG, read
+through :mod:`fashiongan.images` (EXIF orientation applied, transparent pixels black: the background of
+the items the colorizer learnt from); colour images are reduced to their luminance, and an image with
+alpha gets it back on the result. A garment on a
 plain light or grey backdrop (a product photo) is cut out of it (:mod:`fashiongan.background`), painted
 on black, and put back on its backdrop, which stays grey. The colorizer
 runs at its native size (the image fitted into its square, edges replicated around it); its colour is
@@ -11,52 +12,51 @@ per small window the output's Lab channels are fitted as a linear function of th
 those fits, upsampled, are applied to the full-resolution grey. Folds, seams and print edges stay as
 sharp as in the input, where a plain upscale of the 28 px output would blur them.
 
-Guards: files over ``MAX_PIXELS`` (or Pillow's decompression-bomb limit) are refused before decoding;
-images over ``MAX_SIDE`` a side are scaled down to it (JPEGs decode reduced) and the result says so;
-images under ``MIN_SIDE`` a side are refused.
+Guards (``LIMITS``): files over ``MAX_PIXELS`` are refused before decoding; images over ``MAX_SIDE`` a side
+are scaled down to it (JPEGs decode reduced) and the result says so; images under ``MIN_SIDE`` a side are
+refused.
 """
 
 from __future__ import annotations
 
-import io
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import BinaryIO, Callable, Sequence
+from typing import Callable, Sequence
 
 import numpy as np
 import torch
 import torch.nn.functional as F
 from kornia.color import lab_to_rgb, rgb_to_lab
-from PIL import Image, ImageOps
+from PIL import Image
 from torch import nn
 
-from fashiongan import hub
+from fashiongan import hub, images
 from fashiongan.atomic import atomic_write
 from fashiongan.background import garment_mask, onto
 from fashiongan.data import colored
 from fashiongan.errors import CheckpointError, FashionGANError
 from fashiongan.nets.unet import UNet
-from fashiongan.user_images import reading
 
 MAX_SIDE = 4096  # longer sides are scaled down to this (and the result says so)
 MAX_PIXELS = 64_000_000  # larger files are refused before decoding
 MIN_SIDE = 4
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg")
-FORMATS = ("PNG", "JPEG", "MPO")  # MPO: the multi-picture JPEG many cameras write
-LUMA = (0.299, 0.587, 0.114)  # ITU-R BT.601, as Pillow's convert("L")
+FORMATS = ("PNG", "JPEG")  # JPEG opens the multi-picture JPEGs (MPO) many cameras write too
+LIMITS = images.Limits(MAX_PIXELS, MIN_SIDE, MAX_SIDE, shrink=True, formats=FORMATS,
+                       advice=f"; scale it down to at most {MAX_SIDE} px a side")
 RADIUS, EPS = 1, 1e-3  # guided upsampling: window radius in native pixels, regularisation (grey on [0, 1])
 STRIP = 256  # full-resolution rows painted at a time (bounded memory at 4096 px)
-
-Source = str | Path | bytes | BinaryIO
 
 
 @dataclass
 class GreyImage:
-    """A user's image as luminance float32 (H, W) in [0, 1]; ``notes`` says what was changed on reading."""
+    """A user's image as luminance float32 (H, W) in [0, 1] (on black where it is transparent), its ``alpha``
+    (uint8 (H, W), None when opaque), put back on the result; ``notes`` says what was changed on reading."""
 
     gray: np.ndarray
     name: str
     notes: list[str] = field(default_factory=list)
+    alpha: np.ndarray | None = None
 
 
 @dataclass
@@ -70,56 +70,20 @@ class Colorized:
     painted: list[str] | None
     notes: list[str] = field(default_factory=list)
     cut_out: bool = False
+    alpha: np.ndarray | None = None  # the input's, uint8 (H, W): the result is RGBA
+
+    def image(self) -> Image.Image:
+        """One result as a Pillow image, RGBA when the input had alpha."""
+        rgb = Image.fromarray(self.rgb)
+        if self.alpha is not None:
+            rgb.putalpha(Image.fromarray(self.alpha))
+        return rgb
 
 
-def _name(source: Source) -> str:
-    return str(source) if isinstance(source, (str, Path)) else "the uploaded image"
-
-
-def read_image(source: Source) -> GreyImage:
-    """A PNG or JPEG (path, bytes or file object) as luminance in [0, 1], checked and capped (see the module)."""
-    name = _name(source)
-    handle = io.BytesIO(source) if isinstance(source, bytes) else source
-    with reading(name, f"; scale it down to at most {MAX_SIDE} px a side"):
-        with Image.open(handle) as img:
-            if img.width * img.height > MAX_PIXELS:
-                raise FashionGANError(
-                    f"{name} is {img.width}x{img.height} px, over the {MAX_PIXELS // 1_000_000} megapixels this tool "
-                    f"decodes (a decompression-bomb guard); scale it down to at most {MAX_SIDE} px a side"
-                )
-            if img.format not in FORMATS:
-                raise FashionGANError(f"{name} is a {img.format} image; colorize takes PNG or JPEG")
-            if max(img.size) > MAX_SIDE:
-                img.draft(img.mode, _capped(img.size))  # JPEG: decode at a reduced scale; PNG: no-op
-            img.load()
-            img = ImageOps.exif_transpose(img)
-            gray = _luminance(img)
-    notes = []
-    if max(gray.shape) > MAX_SIDE:
-        w, h = _capped((gray.shape[1], gray.shape[0]))
-        notes.append(f"{name}: over {MAX_SIDE} px a side, colorized at {w}x{h}")
-        gray = np.asarray(Image.fromarray(gray).resize((w, h), Image.BOX))
-    if min(gray.shape) < MIN_SIDE:
-        raise FashionGANError(f"{name} is {gray.shape[1]}x{gray.shape[0]} px; colorize needs at least {MIN_SIDE}x{MIN_SIDE}")
-    return GreyImage(np.clip(gray, 0, 1).astype(np.float32), name, notes)
-
-
-def _capped(size: tuple[int, int]) -> tuple[int, int]:
-    scale = MAX_SIDE / max(size)
-    return max(1, round(size[0] * scale)), max(1, round(size[1] * scale))
-
-
-def _luminance(img: Image.Image) -> np.ndarray:
-    """float32 (H, W) in [0, 1]; 16-bit and float modes keep their depth, alpha composites onto black."""
-    if img.mode.startswith("I;16"):
-        return np.asarray(img, dtype=np.float32) / 65535
-    if img.mode in ("I", "F"):  # 32-bit modes: Pillow opens some 16-bit PNGs as I
-        values = np.asarray(img, dtype=np.float32)
-        return values / (65535.0 if values.max(initial=0) > 255 else 255.0)
-    if img.mode in ("1", "L"):
-        return np.asarray(img.convert("L"), dtype=np.float32) / 255
-    rgba = np.asarray(img.convert("RGBA"), dtype=np.float32) / 255
-    return (rgba[..., :3] @ np.array(LUMA, dtype=np.float32)) * rgba[..., 3]
+def read_image(source: images.Source) -> GreyImage:
+    """An image (path, bytes or file object) as luminance in [0, 1] with its alpha, checked and capped (see the module)."""
+    image = images.read(source, LIMITS)
+    return GreyImage(images.luminance(image.rgb) / 255, image.name, image.notes, image.alpha)
 
 
 class Colorizer:
@@ -168,7 +132,8 @@ class Colorizer:
                          "plain backdrop, painted, and put back on it")
         asked = None if index is None else colored.colour_name(index)
         names = None if painted is None else [colored.colour_name(int(i)) for i in painted]
-        return Colorized(rgb, asked, names, notes, mask is not None)
+        alpha = image.alpha if isinstance(image, GreyImage) else None
+        return Colorized(rgb, asked, names, notes, mask is not None, alpha)
 
 
 def colour_sheet(model: Colorizer, gray: np.ndarray, colours: list[str | None]) -> np.ndarray:
@@ -269,7 +234,7 @@ def _to_uint8(rgb: torch.Tensor) -> np.ndarray:
 
 
 def colorize(
-    checkpoint: str | Path | Colorizer, image: Source | np.ndarray, colour: str | int | None = None, cutout: bool = True,
+    checkpoint: str | Path | Colorizer, image: images.Source | np.ndarray, colour: str | int | None = None, cutout: bool = True,
 ) -> Colorized:
     """One image (a path, bytes, a file object, or grey (H, W)) coloured by ``checkpoint`` in ``colour``."""
     model = checkpoint if isinstance(checkpoint, Colorizer) else load_colorizer(checkpoint)
@@ -287,10 +252,10 @@ def image_files(folder: str | Path) -> list[Path]:
     return found
 
 
-def write_image(rgb: np.ndarray, path: str | Path) -> Path:
-    """uint8 RGB (H, W, 3) to PNG (or JPEG by the suffix), atomically."""
+def write_image(image: Image.Image, path: str | Path) -> Path:
+    """An image to PNG (or JPEG by the suffix, which keeps no alpha), atomically."""
     fmt = "JPEG" if Path(path).suffix.lower() in (".jpg", ".jpeg") else "PNG"
-    return atomic_write(path, lambda tmp: Image.fromarray(rgb).save(tmp, format=fmt))
+    return atomic_write(path, lambda tmp: (image.convert("RGB") if fmt == "JPEG" else image).save(tmp, format=fmt))
 
 
 def colorize_files(
@@ -310,7 +275,7 @@ def colorize_files(
     results = []
     for i, (source, target) in enumerate(zip(inputs, outputs)):
         result = model(read_image(source), colour, cutout)
-        write_image(result.rgb, target)
+        write_image(result.image(), target)
         results.append(result)
         if on_item is not None:
             on_item(i + 1)

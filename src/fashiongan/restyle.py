@@ -3,8 +3,8 @@
 A translation checkpoint holds both generators (``generator_ab``: domain A -> B, ``generator_ba``: B -> A)
 and names its domains (``objective.domains``: leather and denim for the built-in model); ``to`` picks the
 direction. A user's image comes as it is: any size and mode (L, RGB, RGBA, LA, P, 16-bit, ...), PNG, JPEG
-or whatever Pillow reads; the EXIF orientation is applied and transparent pixels become black (the
-background the built-in domains have). A garment photographed on a plain backdrop (white, cream, grey)
+or whatever Pillow reads, through :mod:`fashiongan.images`: the EXIF orientation is applied and
+transparent pixels become black (the background the built-in domains have). A garment photographed on a plain backdrop (white, cream, grey)
 is cut out of it first (:mod:`fashiongan.background`) and its result put back on that backdrop, since
 the built-in model knows garments on black only. The generator runs at the size it was trained at: the
 image is fitted into that square (black bands around it), translated, and the result cropped and resized
@@ -23,28 +23,19 @@ import torch.nn.functional as F
 from PIL import Image, ImageOps
 from torch import nn
 
-from fashiongan import hub
+from fashiongan import hub, images
 from fashiongan.background import garment_mask, onto
 from fashiongan.errors import CheckpointError, FashionGANError
+from fashiongan.images import UserImage, luminance
 from fashiongan.objectives.cyclegan import DEFAULT_DOMAINS
-from fashiongan.user_images import reading
 from fashiongan.viz import save_grid
 
 MIN_SIDE = 8
 MAX_SIDE = 4096
 MAX_PIXELS = 64_000_000  # larger files are refused before decoding (a decompression-bomb guard)
+LIMITS = images.Limits(MAX_PIXELS, MIN_SIDE, MAX_SIDE, advice=f"; scale it down to at most {MAX_SIDE} px a side")
 CHUNK = 16  # images translated per forward pass
-LUMA = (0.299, 0.587, 0.114)  # ITU-R BT.601, as Pillow's convert("L")
 TILE = 128  # pixels a side of each image in a triplet figure
-
-
-@dataclass
-class UserImage:
-    """A user's image: ``rgb`` float32 (H, W, 3) in [0, 1] on black, ``alpha`` (H, W) in [0, 1] or None."""
-
-    rgb: np.ndarray
-    name: str
-    alpha: np.ndarray | None = None
 
 
 @dataclass
@@ -70,37 +61,9 @@ class Restyled:
 
 
 def read_image(path: str | Path) -> UserImage:
-    """Any image file Pillow reads, as RGB on black in [0, 1] plus its alpha; one-line errors otherwise."""
-    name = str(path)
-    with reading(name):
-        with Image.open(path) as img:
-            if img.width * img.height > MAX_PIXELS:
-                raise FashionGANError(
-                    f"{name} is {img.width}x{img.height} px, over the {MAX_PIXELS // 1_000_000} megapixels restyle "
-                    f"decodes; scale it down to at most {MAX_SIDE} px a side"
-                )
-            img.load()
-            img = ImageOps.exif_transpose(img)
-            rgb, alpha = _rgb_alpha(img)
-    height, width = rgb.shape[:2]
-    if min(height, width) < MIN_SIDE:
-        raise FashionGANError(f"{name} is {width}x{height} px; restyle needs at least {MIN_SIDE}x{MIN_SIDE}")
-    if max(height, width) > MAX_SIDE:
-        raise FashionGANError(f"{name} is {width}x{height} px; scale it down to at most {MAX_SIDE} px a side")
-    return UserImage(rgb, name, alpha)
-
-
-def _rgb_alpha(img: Image.Image) -> tuple[np.ndarray, np.ndarray | None]:
-    """float32 RGB (H, W, 3) premultiplied onto black, and alpha (H, W) when the image has one."""
-    if img.mode.startswith("I;16") or img.mode in ("I", "F"):  # 16-bit grey (Pillow opens some as I)
-        values = np.asarray(img, dtype=np.float32)
-        scale = 65535.0 if img.mode.startswith("I;16") or values.max(initial=0) > 255 else 255.0
-        return np.repeat(np.clip(values / scale, 0, 1)[..., None], 3, axis=2), None
-    has_alpha = img.mode in ("RGBA", "LA", "PA") or (img.mode == "P" and "transparency" in img.info)
-    rgba = np.asarray(img.convert("RGBA"), dtype=np.float32) / 255
-    alpha = rgba[..., 3] if has_alpha else None
-    rgb = rgba[..., :3] * (rgba[..., 3:] if has_alpha else 1.0)
-    return np.ascontiguousarray(rgb), alpha
+    """Any image file Pillow reads (through :mod:`fashiongan.images`: on black where transparent, with its alpha);
+    one-line errors otherwise."""
+    return images.read(path, LIMITS)
 
 
 class Translator:
@@ -134,25 +97,25 @@ class Translator:
             again.append(back(_channels(out, back)).cpu())
         return torch.cat(moved), torch.cat(again)
 
-    def __call__(self, images: Sequence[UserImage], to: str, cutout: bool = True) -> list[Restyled]:
+    def __call__(self, items: Sequence[UserImage], to: str, cutout: bool = True) -> list[Restyled]:
         """Each image translated into domain ``to`` and back, at its own size; with ``cutout`` a garment on a
         plain backdrop is translated on black and put back on its backdrop."""
         self.direction(to)  # a bad name fails before any work
         side = int(getattr(self.generators["ab"], "image_size", 64))
-        masks = [garment_mask(image.rgb) if cutout and image.alpha is None else None for image in images]
-        garments = [image.rgb if mask is None else image.rgb * mask[..., None] for image, mask in zip(images, masks)]
-        fitted = torch.stack([_fit(rgb, side) for rgb in garments]) if images else torch.empty(0, 3, side, side)
+        colours = [image.rgb.astype(np.float32) / 255 for image in items]
+        masks = [garment_mask(rgb) if cutout and image.alpha is None else None for rgb, image in zip(colours, items)]
+        garments = [rgb if mask is None else rgb * mask[..., None] for rgb, mask in zip(colours, masks)]
+        fitted = torch.stack([_fit(rgb, side) for rgb in garments]) if items else torch.empty(0, 3, side, side)
         moved, again = self.translate(fitted * 2 - 1, to)
         results = []
-        for image, mask, out, back in zip(images, masks, moved, again):
-            height, width = image.rgb.shape[:2]
+        for image, rgb, mask, out, back in zip(items, colours, masks, moved, again):
+            height, width = rgb.shape[:2]
             translated, reconstructed = _unfit(out, height, width), _unfit(back, height, width)
-            notes = []
+            notes = list(image.notes)
             if mask is not None:
-                translated, reconstructed = onto(translated, image.rgb, mask), onto(reconstructed, image.rgb, mask)
+                translated, reconstructed = onto(translated, rgb, mask), onto(reconstructed, rgb, mask)
                 notes.append(f"{image.name}: the garment was cut out of its plain backdrop and put back on it")
-            results.append(Restyled(image.name, _uint8(image.rgb), translated, reconstructed,
-                                    None if image.alpha is None else _uint8(image.alpha), mask is not None, notes))
+            results.append(Restyled(image.name, image.rgb, translated, reconstructed, image.alpha, mask is not None, notes))
         return results
 
 
@@ -162,7 +125,7 @@ def _channels(x: torch.Tensor, net: nn.Module) -> torch.Tensor:
     if wanted == x.shape[1]:
         return x
     if wanted == 1:
-        return (x * torch.tensor(LUMA, dtype=x.dtype, device=x.device).view(1, 3, 1, 1)).sum(1, keepdim=True)
+        return luminance(x)
     return x.expand(-1, wanted, -1, -1)
 
 

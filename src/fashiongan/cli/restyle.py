@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Optional
 
+import numpy as np
 import typer
 from PIL import Image
 from rich.markup import escape
@@ -85,7 +86,7 @@ def _test_items(translator, source: str, n: int) -> list:
     if translator.data.get("name") != "fabrics" or source not in fabrics.FABRICS:
         raise FashionGANError(f"{translator.source} was not trained on the built-in fabrics; give --input IMAGE|DIR")
     split = fabrics.load("test", source, int(translator.data.get("seed", 0)), n)
-    return [lib.UserImage(image.transpose(1, 2, 0).astype("float32") / 255, f"{source} test item {i}")
+    return [lib.UserImage(np.ascontiguousarray(image.transpose(1, 2, 0)), None, f"{source} test item {i}")
             for i, image in enumerate(split.images)]
 
 

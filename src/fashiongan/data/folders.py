@@ -17,8 +17,7 @@ from pathlib import Path
 from typing import Any, Mapping
 
 import numpy as np
-from PIL import Image, UnidentifiedImageError
-
+from fashiongan import images
 from fashiongan.errors import DataError, FashionGANError
 
 SOURCES = ("folder", "styles", "pair")  # the KIND of a user's data given as KIND:PATH
@@ -29,7 +28,8 @@ STYLES_COLUMNS = (
     "productDisplayName",
 )
 OTHER = "other"
-MAX_PIXELS = 64_000_000  # Pillow's decompression-bomb guard for user files
+MAX_PIXELS = 64_000_000  # larger files are refused before decoding (a decompression-bomb guard)
+LIMITS = images.Limits(MAX_PIXELS)
 
 
 @dataclass(frozen=True)
@@ -70,27 +70,19 @@ def parse_source(text: str, kinds: tuple[str, ...] = SOURCES) -> tuple[str, Path
 
 
 def decode(path: Path, size: int | None = None) -> np.ndarray:
-    """An image file as uint8 RGB (H, W, 3), resized to size x size when given; DataError when unreadable."""
-    Image.MAX_IMAGE_PIXELS = MAX_PIXELS
+    """An image file as uint8 RGB (H, W, 3) through :mod:`fashiongan.images` (on black where transparent),
+    resized to size x size when given; DataError when unreadable."""
     try:
-        with Image.open(path) as img:
-            img.load()
-            return to_rgb(img, size)
-    except Image.DecompressionBombError as exc:
-        raise DataError(f"{path} is too large to decode safely ({exc})") from exc
-    except (OSError, UnidentifiedImageError, ValueError, SyntaxError) as exc:
-        raise DataError(f"{path} is not a readable image ({type(exc).__name__})") from exc
+        return pixels(images.read(path, LIMITS), size)
+    except DataError:
+        raise
+    except FashionGANError as exc:
+        raise DataError(str(exc)) from None
 
 
-def to_rgb(img: Image.Image, size: int | None = None) -> np.ndarray:
-    """A Pillow image of any mode as uint8 RGB (H, W, 3), resized to size x size when given. 16-bit grey
-    is scaled to 8 bits first (Pillow's own conversion clips everything above 255 to white)."""
-    if img.mode.startswith("I;16") or img.mode == "I":
-        img = Image.fromarray((np.asarray(img, dtype=np.float64) / 257).clip(0, 255).round().astype(np.uint8))
-    rgb = img.convert("RGB")
-    if size is not None and rgb.size != (size, size):
-        rgb = rgb.resize((size, size), Image.BICUBIC if min(rgb.size) < size else Image.LANCZOS)
-    return np.asarray(rgb, dtype=np.uint8)
+def pixels(image: images.UserImage, size: int | None = None) -> np.ndarray:
+    """A user's image as uint8 RGB (H, W, 3), at size x size when given."""
+    return image.rgb if size is None or image.size == (size, size) else images.resized(image, (size, size)).rgb
 
 
 def images_in(directory: Path, required: bool = True) -> list[Path]:

@@ -19,10 +19,10 @@ from fashiongan.data.decoded import decode_files
 from fashiongan.data.folders import images_in
 from fashiongan.data.train_data import TrainData
 from fashiongan.errors import DataError, FashionGANError
+from fashiongan.images import luminance
 
 DOMAINS = ("A", "B")
 DEFAULT_SIZE = 256
-LUMA = (0.299, 0.587, 0.114)  # ITU-R BT.601, as Pillow's convert("L")
 
 
 def domain_files(root: Path, split: str, domain: str, required: bool = True) -> list[Path]:
@@ -44,8 +44,7 @@ def decode_domain(files: list[Path], size: int, channels: int) -> torch.Tensor:
         raise DataError(f"none of the {len(files)} images in {files[0].parent} could be decoded")
     images = torch.from_numpy(np.ascontiguousarray(found.images.transpose(0, 3, 1, 2)))
     if channels == 1:
-        grey = (images.float() * torch.tensor(LUMA).view(1, 3, 1, 1)).sum(1, keepdim=True)
-        images = grey.round().clamp(0, 255).to(torch.uint8)
+        images = luminance(images.float()).round().clamp(0, 255).to(torch.uint8)
     return images
 
 

@@ -41,7 +41,7 @@ def restyle(model: Any, images: np.ndarray, fabric: str) -> tuple[np.ndarray, np
     backdrop (a product photo) for the model and put back on it."""
     module = _module("restyle")
     rgb = images if images.ndim == 4 else np.repeat(images[..., None], 3, axis=-1)
-    inputs = [module.UserImage(np.ascontiguousarray(image, dtype=np.float32) / 255, f"item {i}") for i, image in enumerate(rgb)]
+    inputs = [module.UserImage(np.ascontiguousarray(image, dtype=np.uint8), None, f"item {i}") for i, image in enumerate(rgb)]
     results = model(inputs, fabric)
     return (np.stack([r.translated for r in results]), np.stack([r.reconstructed for r in results]),
             np.array([r.cut_out for r in results]))

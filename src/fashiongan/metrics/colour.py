@@ -20,7 +20,8 @@ from torch import nn
 
 from fashiongan.data import colored
 from fashiongan.errors import FashionGANError
-from fashiongan.metrics.inputs import check_colours, check_labels, luminance, to_unit
+from fashiongan.images import luminance
+from fashiongan.metrics.inputs import check_colours, check_labels, to_unit
 
 _POW25_7 = 25.0**7
 

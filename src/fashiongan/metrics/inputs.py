@@ -17,13 +17,13 @@ from typing import NamedTuple
 
 import numpy as np
 import torch
-from PIL import Image, UnidentifiedImageError
-
+from fashiongan import images
 from fashiongan.data import colored
-from fashiongan.data.train_data import resize
 from fashiongan.data.fashion_mnist import CLASSES
+from fashiongan.data.train_data import resize
 from fashiongan.data.transforms import to_float
 from fashiongan.errors import FashionGANError
+from fashiongan.images import luminance
 
 SIZE = 28
 CHANNELS = (1, 3)
@@ -31,8 +31,7 @@ FLOAT_TOLERANCE = 1e-3
 MIN_IMAGES = 10  # fewer and the scores mean nothing
 MAX_FLOOR = 60_000  # real images to score at most: the training set
 MIN_SIDE, MAX_SIDE = 8, 1024  # files to score: a judge sees 28x28, so huge images only cost memory
-LUMA = (0.299, 0.587, 0.114)  # ITU-R BT.601, what Pillow's convert("L") uses
-_GRAY_MODES = {"1", "L", "LA", "I", "I;16", "I;16B", "I;16L", "F"}
+LIMITS = images.Limits(64_000_000)  # larger files are refused before decoding; sides are checked after
 
 
 class LoadedImages(NamedTuple):
@@ -75,12 +74,6 @@ def check_images(images: np.ndarray | torch.Tensor, what: str = "images") -> tor
 def channels_of(images: np.ndarray | torch.Tensor) -> int:
     """1 for grayscale images, 3 for RGB (any accepted layout)."""
     return int(check_images(images[:1]).shape[1])
-
-
-def luminance(x: torch.Tensor) -> torch.Tensor:
-    """Float RGB (N, 3, H, W) -> its BT.601 luma (N, 1, H, W), on the same scale."""
-    weights = torch.tensor(LUMA, dtype=x.dtype, device=x.device).view(1, 3, 1, 1)
-    return (x * weights).sum(1, keepdim=True)
 
 
 def judge_input(images: torch.Tensor, channels: int, size: int = SIZE) -> torch.Tensor:
@@ -158,22 +151,18 @@ def _load_folder(folder: Path) -> np.ndarray:
         raise FashionGANError(f"{folder} holds no .png files")
     decoded = []
     for file in files:
-        try:
-            with Image.open(file) as img:
-                if decoded and img.size != decoded[0][1].size:
-                    first = decoded[0][1].size
-                    raise FashionGANError(
-                        f"{file} is {img.size[0]}x{img.size[1]} but {decoded[0][0].name} is {first[0]}x{first[1]}; "
-                        "every image must have the same size"
-                    )
-                _check_side(file, img.size[1], img.size[0])
-                img.load()
-                decoded.append((file, img.copy()))
-        except (OSError, UnidentifiedImageError, ValueError, Image.DecompressionBombError) as exc:
-            raise FashionGANError(f"{file} is not a readable PNG ({exc})") from exc
-    if all(img.mode in _GRAY_MODES for _, img in decoded):
-        return np.stack([np.asarray(img.convert("L"), dtype=np.uint8) for _, img in decoded])
-    return np.stack([np.asarray(img.convert("RGB"), dtype=np.uint8).transpose(2, 0, 1) for _, img in decoded])
+        image = images.read(file, LIMITS)
+        if decoded and image.size != decoded[0].size:
+            first = decoded[0]
+            raise FashionGANError(
+                f"{file} is {image.size[0]}x{image.size[1]} but {Path(first.name).name} is {first.size[0]}x{first.size[1]}; "
+                "every image must have the same size"
+            )
+        _check_side(file, image.size[1], image.size[0])
+        decoded.append(image)
+    if all(image.grey for image in decoded):
+        return np.stack([image.rgb[..., 0] for image in decoded])
+    return np.stack([image.rgb.transpose(2, 0, 1) for image in decoded])
 
 
 def _load_npz(path: Path) -> LoadedImages:
