@@ -39,7 +39,7 @@ from fashiongan import colorize, hub
 from fashiongan.classify import load_classifier
 from fashiongan.data import colored
 from fashiongan.metrics.colour import colorizer_scores
-from fashiongan.objectives.classifier import predict
+from fashiongan.nets.classifiers import predict
 from fashiongan.train import fit, load_config
 
 from machine import describe  # benchmarks/machine.py, beside this script

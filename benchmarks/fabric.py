@@ -304,7 +304,7 @@ def main() -> None:
         if SHIPPED.split(":", 1)[1] in hub.shipped() and (args.shipped_only or args.seed == 0):
             done[SHIPPED], checkpoints[SHIPPED] = shipped_record(), SHIPPED
         for name, checkpoint in checkpoints.items():
-            scored = result(done[name], evaluate_translation(checkpoint, n=args.n_eval, judge=args.judge, seed=0), where, date)
+            scored = result(done[name], evaluate_translation(restyle.load(checkpoint), n=args.n_eval, judge=args.judge, seed=0), where, date)
             print(json.dumps(scored), flush=True)
             key = (scored["arm"], scored["minutes"], scored["seed"])
             records = [r for r in records if (r["arm"], r["minutes"], r["seed"]) != key] + [scored]

@@ -310,7 +310,7 @@ def tiny_colour_judge() -> torch.nn.Module:
 
 
 def test_translation_scores_per_direction_with_identity_floor_and_truth_ceiling(trained: Path, real_data: Path) -> None:
-    scores = fabric_metrics.evaluate_translation(trained, n=6, judge=tiny_colour_judge())
+    scores = fabric_metrics.evaluate_translation(restyle.load(trained), n=6, judge=tiny_colour_judge())
     assert scores["fabric_judge"] == "pretrained:fabric-classifier"
     for direction in ("leather->denim", "denim->leather"):
         model, identity, truth = (scores[direction][k] for k in ("model", "identity", "truth"))

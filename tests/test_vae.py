@@ -294,7 +294,7 @@ def test_evaluate_scores_of_a_vae_and_attribute_accuracy_of_its_samples(
         overrides={"train": {"steps": 2, "batch_size": 16, "epochs": None, "samples": False, "track_fid": None}},
     )
     attribute_models.train(config, tmp_path / "reader", progress=False)
-    accuracy = attribute_accuracy(str(trained["cvae"]), tmp_path / "reader", n=40)
+    accuracy = attribute_accuracy(sampling.load_generator(trained["cvae"]), tmp_path / "reader", n=40)
     assert {"accuracy/category", "accuracy/group", "accuracy/colour", "accuracy/tone"} <= set(accuracy)
     assert all(0 <= accuracy[f"accuracy/{c}"] <= 1 for c in VOCABULARY.columns) and accuracy["n"] == 40
     per_value = accuracy["conditions"]
@@ -307,7 +307,7 @@ def test_evaluate_scores_of_a_vae_and_attribute_accuracy_of_its_samples(
     column, value = per_value["lowest"]["name"].split("=")
     assert per_value["columns"][column]["accuracy"][value] == per_value["lowest"]["accuracy"]
     with pytest.raises(FashionGANError, match="conditioned on attributes"):
-        attribute_accuracy("pretrained:acgan", tmp_path / "reader")
+        attribute_accuracy(sampling.load_generator("pretrained:acgan"), tmp_path / "reader")
 
 
 def test_resume_after_a_crash_is_exact(real_data: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -17,7 +17,7 @@ from fashiongan import hub
 from fashiongan.data import fashion_mnist
 from fashiongan.errors import CheckpointError, FashionGANError
 from fashiongan.attacks import ATTACKS, check_eps
-from fashiongan.objectives.classifier import predict
+from fashiongan.nets.classifiers import predict
 from fashiongan.train import FitResult, TrainConfig, fit, load_config
 from fashiongan.train.config import merge
 

@@ -112,11 +112,12 @@ def evaluate(checkpoint: str, n: int, judge: str | None, seed: int, as_json: boo
     """`fashiongan evaluate --checkpoint` on a translation model: a table per direction (model, identity, truth)."""
     from rich.table import Table
 
+    from fashiongan import restyle as lib
     from fashiongan.metrics import fabric
 
     if n > fabric.DEFAULT_N:
         err_console.print(f"note: a translation model is scored on at most {fabric.DEFAULT_N} test items a direction")
-    scores = fabric.evaluate_translation(checkpoint, min(n, fabric.DEFAULT_N), judge=judge, seed=seed)
+    scores = fabric.evaluate_translation(lib.load(checkpoint), min(n, fabric.DEFAULT_N), judge=judge, seed=seed)
     if as_json:
         print_json(scores)
         return

@@ -21,7 +21,7 @@ from fashiongan.data.augment import Augment
 from fashiongan.data.decoded import decode_files
 from fashiongan.data.train_data import TensorDict, TrainData, resize
 from fashiongan.data.transforms import to_float
-from fashiongan.errors import DataError, FashionGANError
+from fashiongan.errors import DataError, FashionGANError, reject_unknown
 
 def _fashion_mnist(data_dir: str | None = None, limit: int | None = None, eval_split: str | None = "test") -> TrainData:
     def tensors(split: str) -> TensorDict:
@@ -183,8 +183,6 @@ _BATCH_OPTIONS = ("name", "size", "augment", "workers")  # what every dataset ta
 
 def check_spec(spec: Mapping[str, Any]) -> None:
     """Reject a ``data`` section naming an unknown dataset or an option its loader does not take, before anything loads."""
-    from fashiongan.train.config import reject_unknown
-
     name = spec.get("name", "fashion_mnist")
     if name not in _DATASETS:
         raise FashionGANError(f"unknown dataset {name!r}; choose one of: {', '.join(dataset_names())}")

@@ -14,7 +14,6 @@ from typing import Any
 import torch
 from torch import nn
 
-from fashiongan import hub
 from fashiongan.errors import FashionGANError
 from fashiongan.metrics.conditions import condition_scores
 
@@ -23,16 +22,15 @@ CHUNK = 500
 
 
 @torch.inference_mode()
-def attribute_accuracy(
-    generator: str | Path | hub.Checkpoint | nn.Module, classifier: str | Path = CLASSIFIER, n: int = 2000, seed: int = 0
-) -> dict[str, Any]:
-    """``accuracy/COLUMN`` for every column (``accuracy/category``, ``accuracy/colour``...) of ``n`` samples, their
+def attribute_accuracy(generator: nn.Module, classifier: str | Path = CLASSIFIER, n: int = 2000, seed: int = 0) -> dict[str, Any]:
+    """``accuracy/COLUMN`` for every column (``accuracy/category``, ``accuracy/colour``...) of ``n`` samples of a
+    loaded generator (``sampling.load_generator``), their
     ``exact_match`` (every value read right at 0.5), the accuracy per asked value (``conditions``: see
     :func:`value_scores`), ``n`` and the ``classifier`` that read them."""
-    from fashiongan import attributes as attribute_models, sampling
+    from fashiongan import attributes as attribute_models
     from fashiongan.objectives.attributes import probabilities, score
 
-    net = generator if isinstance(generator, nn.Module) else sampling.load_generator(generator)
+    net = generator
     if not int(getattr(net, "num_attributes", 0)):
         raise FashionGANError("attribute accuracy needs a generator conditioned on attributes (a cVAE)")
     model = attribute_models.load(classifier)

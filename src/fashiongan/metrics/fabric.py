@@ -158,17 +158,14 @@ def test_domains(config: dict[str, Any], n: int) -> tuple[Domain, Domain]:
 
 
 def evaluate_translation(
-    checkpoint: str | Path, n: int = DEFAULT_N, judge: nn.Module | str | Path | None = None,
-    classifier: nn.Module | str | Path | None = None, seed: int = 0, device: str = "cpu",
+    translator: Any, n: int = DEFAULT_N, judge: nn.Module | str | Path | None = None,
+    classifier: nn.Module | str | Path | None = None, seed: int = 0,
 ) -> dict[str, Any]:
-    """Every score of a translation checkpoint, per direction ("leather->denim": {model, identity, truth})."""
-    from fashiongan import restyle
-
+    """Every score of a loaded translator (``restyle.load``), per direction ("leather->denim": {model, identity, truth})."""
     if n < MIN_N:
         raise FashionGANError(f"--n must be at least {MIN_N}, got {n}")
-    translator = restyle.load(checkpoint, device)
-    config = hub.read_config(checkpoint)
-    domain_a, domain_b = test_domains(config, n)
+    checkpoint = translator.source
+    domain_a, domain_b = test_domains(hub.read_config(checkpoint), n)
     judge = judge if isinstance(judge, nn.Module) else load_judge(COLOUR_JUDGE if judge is None else judge)
     fabric_names = [d.lower() for d in translator.domains]
     judged_fabrics = all(name in fabrics.FABRICS for name in fabric_names)

@@ -5,6 +5,8 @@ All take images as float (N, 1, 28, 28) in [-1, 1] and return logits (N, 10).
 
 from __future__ import annotations
 
+from typing import Callable
+
 import torch
 from torch import nn
 
@@ -125,3 +127,18 @@ class ColourJudge(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.head(self.features(x))
+
+
+@torch.no_grad()
+def predict(
+    model: torch.nn.Module, images: torch.Tensor, batch_size: int = 1000, on_batch: Callable[[int], None] | None = None
+) -> torch.Tensor:
+    """Predicted class of every image, in batches (``on_batch(count)`` after each, for progress bars)."""
+    model.eval()
+    out = []
+    for i in range(0, len(images), batch_size):
+        chunk = images[i : i + batch_size]
+        out.append(model(chunk).argmax(1))
+        if on_batch is not None:
+            on_batch(len(chunk))
+    return torch.cat(out) if out else torch.empty(0, dtype=torch.long)

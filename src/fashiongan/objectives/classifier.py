@@ -9,13 +9,14 @@ statistics untouched), then the net trains on it in train mode.
 
 from __future__ import annotations
 
-from typing import Any, Callable, Mapping
+from typing import Any, Mapping
 
 import torch
 import torch.nn.functional as F
 
-from fashiongan.errors import FashionGANError
 from fashiongan.attacks import ATTACKS, attack, check_eps
+from fashiongan.errors import FashionGANError
+from fashiongan.nets.classifiers import predict
 from fashiongan.objectives.base import Batch, Context, Losses, Nets, Objective, Phase, Report
 
 
@@ -44,21 +45,6 @@ def adversarial_loss(nets: Nets, batch: Batch, ctx: Context) -> Losses:
     if clean is not None:
         logs["accuracy"] = clean["accuracy"]
     return logs
-
-
-@torch.no_grad()
-def predict(
-    model: torch.nn.Module, images: torch.Tensor, batch_size: int = 1000, on_batch: Callable[[int], None] | None = None
-) -> torch.Tensor:
-    """Predicted class of every image, in batches (``on_batch(count)`` after each, for progress bars)."""
-    model.eval()
-    out = []
-    for i in range(0, len(images), batch_size):
-        chunk = images[i : i + batch_size]
-        out.append(model(chunk).argmax(1))
-        if on_batch is not None:
-            on_batch(len(chunk))
-    return torch.cat(out) if out else torch.empty(0, dtype=torch.long)
 
 
 def accuracy(model: torch.nn.Module, images: torch.Tensor, labels: torch.Tensor, batch_size: int = 1000) -> float:

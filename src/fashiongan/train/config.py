@@ -13,7 +13,7 @@ import yaml
 
 from fashiongan import nets as net_registry
 from fashiongan import objectives
-from fashiongan.errors import FashionGANError
+from fashiongan.errors import FashionGANError, reject_unknown
 from fashiongan.train import optimizers, tracking
 
 
@@ -118,14 +118,6 @@ def saved_config(directory: str | Path, overrides: Mapping[str, Any] | None = No
     config = TrainConfig(**{k: settings[k] for k in TrainConfig.__dataclass_fields__})
     validate(config)
     return config
-
-
-def reject_unknown(section: str, given: Mapping[str, Any], known: Any, what: str = "") -> None:
-    """One line for the first key of ``given`` that is not in ``known``: a typo must never train silently."""
-    unknown = sorted(str(key) for key in given if key not in known)
-    if unknown:
-        name = f"{section}.{unknown[0]}" if section else unknown[0]
-        raise FashionGANError(f"unknown setting {name}{what}; known: {', '.join(map(str, known)) or 'none'}")
 
 
 def validate(config: TrainConfig) -> None:
