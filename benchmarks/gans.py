@@ -18,6 +18,7 @@ Shipped generators (pretrained:NAME) are scored the same way, beside the budget 
     python benchmarks/gans.py --throughput-only             # a few minutes
     python benchmarks/gans.py --minutes 10                  # + about 10 minutes of training per variant
     python benchmarks/gans.py --skip-train                  # re-score the runs/bench-* checkpoints
+    python benchmarks/gans.py --quality-only --variants ""  # re-score the shipped generators and the floor only
     python benchmarks/gans.py --variants dcgan,wgan --minutes 0.2 --n-eval 500   # a smoke run
     python benchmarks/gans.py --explore                     # DCGAN under a few speed settings (printed)
 """
@@ -207,9 +208,10 @@ THROUGHPUT_HEADER = (
     "|---|---:|---:|---:|---:|---:|---:|---:|---|---|---|"
 )
 QUALITY_HEADER = (
-    "| variant | minutes | steps | images seen | FID ↓ | KID ×10³ ↓ | precision ↑ | recall ↑ | label accuracy ↑ | command | machine | date |\n"
-    "|---|---:|---:|---:|---:|---:|---:|---:|---:|---|---|---|"
+    "| variant | minutes | steps | images seen | FID ↓ | KID ×10³ ↓ | precision ↑ | recall ↑ | label accuracy ↑ | lowest class ↑ | "
+    "command | machine | date |\n|---|---:|---:|---:|---:|---:|---:|---:|---:|---|---|---|---|"
 )
+LOWEST_CELL = 10  # the lowest-class column, added after the first rows were measured: earlier rows show "—" there
 INTRO = """Regenerate with `python benchmarks/gans.py` (see its docstring for the options).
 
 Throughput: the engine's training step of each variant's packaged config on real batches (one step = one
@@ -224,9 +226,10 @@ and to `fashiongan train`); the quality runs below were trained that way, two at
 
 Quality: each variant trained for the same wall-clock minutes from seed 0, then 10,000 samples scored with
 `fashiongan.metrics` (the evaluator's feature space, against the test set; label accuracy for conditional
-models only). The "real data" row is the floor: real training images scored the same way. `pretrained:NAME`
-rows are the shipped generators (README's model table gives their training command), with the budget
-their run recorded."""
+models only, and beside it the lowest class: the one the judge read as asked least often). The "real data"
+row is the floor: real training images scored the same way. `pretrained:NAME` rows are the shipped generators
+(README's model table gives their training command), with the budget their run recorded. The lowest class is
+filled for rows scored since 2026-12-02; the 10-minute runs' checkpoints were not kept (re-run a row's command)."""
 
 
 def throughput_row(r: dict, command: str, where: str, date: str) -> str:
@@ -236,17 +239,24 @@ def throughput_row(r: dict, command: str, where: str, date: str) -> str:
 
 def quality_row(record: dict, s: dict, where: str, date: str, command: str) -> str:
     label = "—" if s.get("label_accuracy") is None else f"{s['label_accuracy']:.3f}"
+    lowest = s.get("label_conditions", {}).get("lowest")
+    lowest = "—" if not lowest else f"{lowest['name']} {lowest['accuracy']:.3f}"
     budget = (f"{record['minutes']:g} | {record['steps']} | {record['images_seen']:,}" if "steps" in record
               else "— | — | —")
     return (f"| {record['variant']} | {budget} | {s['fid']:.2f} | "
             f"{1e3 * s['kid_mean']:.2f} ± {1e3 * s['kid_std']:.2f} | {s['precision']:.3f} | {s['recall']:.3f} | {label} | "
-            f"`{command}` | {where} | {date} |")
+            f"{lowest} | `{command}` | {where} | {date} |")
 
 
-def _rows(block: str) -> dict[str, str]:
+def _rows(block: str, header: str = "") -> dict[str, str]:
+    """The rows of a table by variant; a quality row measured before the lowest-class column gets "—" there."""
     rows = {}
+    width = header.splitlines()[0].count("|") if header else 0
     for line in block.splitlines():
         if line.startswith("| ") and not line.startswith("| variant ") and not line.startswith("|---"):
+            if header == QUALITY_HEADER and line.count("|") == width - 1:
+                cells = line.split("|")
+                line = "|".join(cells[:LOWEST_CELL] + [" — "] + cells[LOWEST_CELL:])
             rows[line.split("|")[1].strip()] = line
     return rows
 
@@ -264,7 +274,7 @@ def update_markdown(text: str, updates: dict[str, tuple[str, dict[str, str], lis
     for name in BLOCKS:
         old = _block(section, name)
         header, rows, order = updates.get(name, ("", {}, []))
-        merged = {**_rows(old), **rows}
+        merged = {**_rows(old, header), **rows}
         if not merged:
             parts[name] = old or "_not measured yet_\n"
             continue
@@ -365,7 +375,8 @@ def main() -> None:
         updates["quality"] = (QUALITY_HEADER, rows, ["real data", *shipped, *all_variants])
         shown = [v for v in all_variants if (run_dir(args.runs, v) / "bench.json").is_file()]
         path = args.runs / FIGURE.name if args.no_write else FIGURE  # a trial run leaves the published figure alone
-        print(f"wrote {rel(figure(shown, args.runs, args.seed, path))}")
+        if shown:
+            print(f"wrote {rel(figure(shown, args.runs, args.seed, path))}")
 
     if args.no_write:
         for _, rows, _ in updates.values():

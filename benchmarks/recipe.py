@@ -97,7 +97,8 @@ def run(arm: str, minutes: float, seed: int, n: int, runs: Path) -> dict:
     record = {
         "arm": arm, "minutes": minutes, "steps": result.steps, "seconds": round(result.seconds, 1),
         "images_per_s": round(result.steps * config.train["batch_size"] / result.seconds, 1),
-        "fid": scores["fid"], "label_accuracy": scores["label_accuracy"], "precision": scores["precision"],
+        "fid": scores["fid"], "label_accuracy": scores["label_accuracy"], "label_lowest": scores["label_conditions"]["lowest"],
+        "precision": scores["precision"],
         "recall": scores["recall"], "n": n, "seed": seed, "threads": torch.get_num_threads(),
         "machine": describe(), "date": datetime.date.today().isoformat(),
         "command": f"python benchmarks/recipe.py --threads {torch.get_num_threads()} --minutes {minutes:g} --arms '{arm}'"
@@ -110,14 +111,20 @@ def run(arm: str, minutes: float, seed: int, n: int, runs: Path) -> dict:
 def table(records: list[dict]) -> str:
     """The ablation table: arms in ARMS order, budgets ascending, seeds ascending."""
     order = {arm: i for i, arm in enumerate(ARMS)}
-    rows = ["| arm | change | CPU min | seed | steps | train img/s | FID | label acc. | precision | recall | command | machine, date |",
-            "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---|---|"]
+    rows = ["| arm | change | CPU min | seed | steps | train img/s | FID | label acc. | lowest class | precision | recall | command | "
+            "machine, date |", "|---|---|---:|---:|---:|---:|---:|---:|---|---:|---:|---|---|"]
     for r in sorted(records, key=lambda r: (r["minutes"], order.get(r["arm"], len(order)), r["seed"])):
         rows.append(
             f"| {r['arm']} | {ARMS[r['arm']][0] if r['arm'] in ARMS else ''} | {r['minutes']:g} | {r['seed']} | {r['steps']:,} | "
-            f"{r['images_per_s']:.0f} | {r['fid']:.2f} | {100 * r['label_accuracy']:.1f}% | {r['precision']:.2f} | "
-            f"{r['recall']:.2f} | `{r['command']}` | {r['machine']}, {r['threads']} thread, {r['date']} |")
+            f"{r['images_per_s']:.0f} | {r['fid']:.2f} | {100 * r['label_accuracy']:.1f}% | {lowest_class(r)} | "
+            f"{r['precision']:.2f} | {r['recall']:.2f} | `{r['command']}` | {r['machine']}, {r['threads']} thread, {r['date']} |")
     return "\n".join(rows) + "\n" + medians(records, order)
+
+
+def lowest_class(record: dict) -> str:
+    """The class the judge read as asked least often (recorded since 2026-12-02; earlier runs are not kept)."""
+    lowest = record.get("label_lowest")
+    return "—" if not lowest else f"{lowest['name']} {100 * lowest['accuracy']:.1f}%"
 
 
 def medians(records: list[dict], order: dict[str, int]) -> str:
