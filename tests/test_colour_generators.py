@@ -14,11 +14,12 @@ from safetensors.torch import load_file
 from typer.testing import CliRunner
 
 from conftest import write_idx_dir
-from fashiongan import hub, nets, objectives, sampling
+from fashiongan import hub, metrics, nets, objectives, sampling
 from fashiongan.cli import app
 from fashiongan.data import colored
 from fashiongan.data.fashion_mnist import CLASSES
 from fashiongan.errors import FashionGANError
+from fashiongan.metrics import features
 from fashiongan.nets.gan import Generator
 from fashiongan.objectives.base import Context
 from fashiongan.train import fit, load_config
@@ -125,16 +126,24 @@ def test_the_colour_report_shows_every_class_in_every_colour() -> None:
 # ---------------------------------------------------------------- engine
 
 @pytest.mark.parametrize("name", ["acgan-colour", "dcgan-color64"])
-def test_a_few_engine_steps_on_coloured_data_give_a_checkpoint_that_samples(name: str, real_data: Path, tmp_path: Path) -> None:
+def test_a_few_engine_steps_on_coloured_data_give_a_checkpoint_that_samples(
+    name: str, real_data: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    few = colored.load("test", "catalogue", 0, limit=200).images  # the colour judge's real statistics, cheaply
+    monkeypatch.setattr(features, "reference_features", lambda judge, split="test", progress=False: metrics.extract(judge, few)[0])
     config = load_config(name, overrides={
         "nets": TINY[name], "data": {"limit": 64, "eval_split": None},
-        "train": {"steps": 3, "epochs": None, "batch_size": 16, "samples": True},
+        "train": {"steps": 3, "epochs": None, "batch_size": 16, "samples": True,
+                  "track_fid": {"n": 60, "every_minutes": None, "max_share": 1.0}},
     })
     assert fit(config, tmp_path / "run", progress=False).steps == 3
     state = hub.load_tensors(tmp_path / "run" / hub.TRAINING_FILE)
     assert len(state["history.D/loss.value"]) == 3 and torch.isfinite(state["history.G/loss.value"]).all()
     if name == "acgan-colour":
         assert len(state["history.D/real_colour_accuracy.value"]) == 3
+        scored = hub.read_config(tmp_path / "run")["metrics"]  # tracked by the colour judge: each mean beside its lowest
+        assert 0 <= scored["colour_accuracy_lowest"] <= scored["colour_accuracy"] <= 1
+        assert 0 <= scored["label_accuracy_lowest"] <= scored["label_accuracy"] <= 1
     grid = Image.open(next((tmp_path / "run" / "samples").glob("step_*.png")))
     assert grid.mode == "RGB"
     drawn = sampling.sample(tmp_path / "run", n=4, seed=0)
