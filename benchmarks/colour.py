@@ -81,26 +81,6 @@ def _command(args: argparse.Namespace, flags: str, quality: bool = True) -> str:
 
 # ---------------------------------------------------------------- the methods
 
-def run_colorizer(model: colorize.Colorizer, gray: np.ndarray, colours: np.ndarray | None, batch: int = 500) -> tuple[np.ndarray, np.ndarray]:
-    """uint8 (N, 28, 28, 3): every grey item painted by ``model`` in its colour (None: unconditional), and
-    the colour index each was painted in (``auto`` resolved to the model's pick; the asked colours when None)."""
-    out, painted = [], []
-    for start in range(0, len(gray), batch):
-        part = gray[start : start + batch]
-        if colours is None:
-            out.append(model(part).rgb)
-            continue
-        rgb, names = np.empty((*part.shape, 3), dtype=np.uint8), np.empty(len(part), dtype=np.int64)
-        asked = colours[start : start + batch]
-        for c in np.unique(asked):  # one call per colour asked
-            result = model(part[asked == c], int(c))
-            rgb[asked == c] = result.rgb
-            names[asked == c] = [colored.colour_index(name) for name in result.painted]
-        out.append(rgb)
-        painted.append(names)
-    return np.concatenate(out), (np.concatenate(painted) if painted else colours)
-
-
 def tint_by_class(gray: np.ndarray, evaluator: str = "pretrained:evaluator") -> np.ndarray:
     """The evaluator's class for each grey item, painted in that class's palette colour."""
     net, _ = load_classifier(evaluator)
@@ -140,9 +120,9 @@ def quality(args: argparse.Namespace, where: str, date: str) -> list[str]:
     source_command = ensure_source(args.source, args.source_steps, args.seed)
     source = colorize.load_colorizer(args.source)
     methods = [
-        (f"ours ({_rel(args.colorizer)})", "true colour", lambda: run_colorizer(ours, gray, colours)),
-        (f"ours ({_rel(args.colorizer)})", "auto (its own pick scored)", lambda: run_colorizer(ours, gray, auto)),
-        (f"unconditional colorizer ({_rel(args.source)})", "none (true colour scored)", lambda: (run_colorizer(source, gray, None)[0], colours)),
+        (f"ours ({_rel(args.colorizer)})", "true colour", lambda: colorize.paint_items(ours, gray, colours)),
+        (f"ours ({_rel(args.colorizer)})", "auto (its own pick scored)", lambda: colorize.paint_items(ours, gray, auto)),
+        (f"unconditional colorizer ({_rel(args.source)})", "none (true colour scored)", lambda: (colorize.paint_items(source, gray, None)[0], colours)),
         ("tint by class (pretrained:evaluator + palette)", "none (true colour scored)", lambda: (tint_by_class(gray), colours)),
     ]
     rows = []

@@ -348,3 +348,19 @@ def test_test_items_figure_paints_every_colour_with_the_shipped_colorizer(real_d
     assert rows.shape[0] > 14 * 3 * 28  # the grey row and 13 colour rows of 84 px items
     both = CliRunner().invoke(app, ["colorize", "-c", "pretrained:colorizer", "--test-items", "3", "--input", str(out)])
     assert both.exit_code == 1 and "--input" in both.output
+
+
+@pytest.mark.real_data
+def test_evaluate_scores_a_colorizer_by_colour_and_by_class(tmp_path: Path) -> None:
+    result = runner.invoke(app, ["evaluate", "--checkpoint", "pretrained:colorizer", "--n", "40", "--json",
+                                 "--plot", str(tmp_path / "asked.png")])
+    assert result.exit_code == 0, result.output
+    scores = json.loads(result.stdout)["colorizer"]
+    assert scores["n"] == scores["n_colour_asked"] == 40 and scores["asked"] == "true colour"
+    assert scores["colour_accuracy"] > 0.9 and scores["class_accuracy_truth"] > 0.8 and scores["delta_e"] < 5
+    per_colour = scores["colour_conditions"]
+    assert sum(map(sum, per_colour["confusion"])) == 40 and per_colour["lowest"]["accuracy"] == min(per_colour["accuracy"].values())
+    assert sum(map(sum, scores["label_conditions"]["confusion"])) == 40
+    assert Image.open(tmp_path / "asked.png").size[0] > 1000
+    table = runner.invoke(app, ["evaluate", "--checkpoint", "pretrained:colorizer", "--n", "20"], terminal_width=200)
+    assert table.exit_code == 0 and "mean CIEDE2000" in table.stdout and "lowest colour" in table.stdout

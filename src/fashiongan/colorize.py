@@ -136,6 +136,39 @@ class Colorizer:
         return Colorized(rgb, asked, names, notes, mask is not None, alpha)
 
 
+def paint_items(model: Colorizer, gray: np.ndarray, colours: np.ndarray | None, batch: int = 500) -> tuple[np.ndarray, np.ndarray | None]:
+    """uint8 (N, H, W, 3): grey items (N, H, W) painted by ``model``, each in its colour index (``auto`` allowed;
+    None: an unconditional model's own), and the colour index each was painted in (``auto`` resolved to the
+    model's pick; None for an unconditional model)."""
+    out, painted = [], []
+    for start in range(0, len(gray), batch):
+        part = gray[start : start + batch]
+        if colours is None:
+            out.append(model(part, cutout=False).rgb)
+            continue
+        rgb, names = np.empty((*part.shape, 3), dtype=np.uint8), np.empty(len(part), dtype=np.int64)
+        asked = colours[start : start + batch]
+        for c in np.unique(asked):  # one call per colour asked
+            result = model(part[asked == c], int(c), cutout=False)
+            rgb[asked == c] = result.rgb
+            names[asked == c] = [colored.colour_index(name) for name in result.painted]
+        out.append(rgb)
+        painted.append(names)
+    return np.concatenate(out), (np.concatenate(painted) if painted else None)
+
+
+def evaluate(model: Colorizer, n: int = 10_000, judge: str | Path | None = None) -> dict:
+    """A colorizer's colour scores (:func:`fashiongan.metrics.colour.colorizer_scores`) on the first ``n`` coloured
+    test items: a conditional model asked each item's true colour, an unconditional one scored against it."""
+    from fashiongan.metrics.colour import colorizer_scores  # scoring loads the colour judge: only when asked
+
+    test = colored.load("test", "catalogue", seed=0, limit=n)
+    outputs, painted = paint_items(model, test.gray, test.colours if model.conditional else None)
+    scores = colorizer_scores(test.gray, outputs, test.colours if painted is None else painted, truth=test.images,
+                              labels=test.labels, judge=judge)
+    return {**scores, "source": model.source, "asked": "true colour" if model.conditional else "none (true colour scored)"}
+
+
 def colour_sheet(model: Colorizer, gray: np.ndarray, colours: list[str | None]) -> np.ndarray:
     """Grey items (N, H, W) uint8 and each of them painted in every colour asked: uint8 (1 + len(colours),
     N, H, W, 3), the grey row first (the figure `colorize --test-items` draws)."""

@@ -9,7 +9,7 @@ from typing import Any, Optional
 import typer
 from rich.table import Table
 
-from fashiongan import sampling
+from fashiongan import hub, sampling
 from fashiongan.cli.common import console, err_console, print_json
 from fashiongan.cli import restyle
 from fashiongan.errors import FashionGANError
@@ -67,6 +67,9 @@ def evaluate(
         raise FashionGANError("nothing to score: pass --checkpoint DIR, --images PATH (PNG folder or .npz), or --floor")
     if checkpoint is not None and is_translation(checkpoint):  # CycleGAN: per-direction fabric and garment scores
         restyle.evaluate(checkpoint, n, judge, seed, as_json)
+        return
+    if checkpoint is not None and hub.kind(hub.read_config(checkpoint)) == "colorizer":
+        _colorizer(checkpoint, checked_n(n), judge, as_json, plot)
         return
     n = checked_n(n)
     pixels, labels, colours = load_images(images) if images is not None else (None, None, None)
@@ -168,6 +171,39 @@ def _print_conditions(scores: dict[str, Any]) -> None:
             instead = max(wrong)[1] if wrong else "—"
             table.add_row(label, str(sum(counts)), f"{found['accuracy'][label]:.1%}", instead)
         console.print(table)
+
+
+COLORIZER_ROWS = (  # what `evaluate` shows of a colorizer's scores: key, row name, format
+    ("n", "test items", "{}"),
+    ("colour_accuracy", "colour accuracy (colour judge)", "{:.1%}"),
+    ("colour_accuracy_nearest", "colour accuracy (nearest catalogue colour)", "{:.1%}"),
+    ("delta_e", "mean CIEDE2000 to the truth (lower is better)", "{:.2f}"),
+    ("class_accuracy", "class accuracy of the outputs", "{:.1%}"),
+    ("class_accuracy_truth", "class accuracy of the truth", "{:.1%}"),
+    ("shading_correlation", "shading correlation", "{:.3f}"),
+    ("colourfulness", "colourfulness", "{:.1f}"),
+    ("colourfulness_truth", "colourfulness of the truth", "{:.1f}"),
+)
+
+
+def _colorizer(checkpoint: str, n: int, judge: str | None, as_json: bool, plot: Path | None) -> None:
+    """`evaluate` on a colorizer: the coloured test items painted (asked their true colour) and scored."""
+    from fashiongan import colorize
+
+    scores = colorize.evaluate(colorize.load_colorizer(checkpoint), n, judge)
+    if plot is not None:
+        _plot_conditions(scores, plot)
+    if as_json:
+        print_json({"colorizer": scores})
+        return
+    table = Table("metric", "value", title=f"{checkpoint} on the coloured test items, asked {scores['asked']}, "
+                  f"judged by {scores['judge_name']}")
+    for key, name, fmt in COLORIZER_ROWS:
+        table.add_row(name, "—" if scores.get(key) is None else fmt.format(scores[key]))
+    for key, name in CONDITIONS[:2]:
+        table.add_row(f"lowest {name}", _lowest(scores.get(key)))
+    console.print(table)
+    _print_conditions(scores)
 
 
 def _plot_conditions(scores: dict[str, Any], path: Path) -> None:

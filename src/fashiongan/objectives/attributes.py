@@ -109,4 +109,5 @@ OBJECTIVE = Objective(
     main="classifier",
     report=_report,
     settings=("vocabulary", "image_size"),
+    kind="attribute classifier",
 )

@@ -67,3 +67,4 @@ class Objective:
     report: Callable[[Nets, Context], Report] | None = None
     inference_roles: tuple[str, ...] = ()  # nets besides ``main`` that using the model needs (saved beside it)
     settings: tuple[str, ...] = ()  # the hyperparameters (``objective.NAME``) it reads: any other is a typo, rejected
+    kind: str = "generator"  # what its checkpoints are: generator, vae, translation, colorizer, classifier, attribute classifier

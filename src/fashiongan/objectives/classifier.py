@@ -85,4 +85,5 @@ OBJECTIVE = Objective(
     main="classifier",
     report=_report,
     settings=("label_smoothing", "adversarial", "eps", "mask", "steps", "adv_weight"),
+    kind="classifier",
 )

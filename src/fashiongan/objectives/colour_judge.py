@@ -71,4 +71,5 @@ OBJECTIVE = Objective(
     main="classifier",
     report=_report,
     settings=("colour_weight", "label_smoothing"),
+    kind="classifier",
 )

@@ -177,4 +177,5 @@ OBJECTIVE = Objective(
     report=report,
     inference_roles=("generator_ba",),
     settings=("cycle", "identity", "pool_size", "domains"),
+    kind="translation",
 )

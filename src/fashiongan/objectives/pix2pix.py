@@ -132,4 +132,5 @@ OBJECTIVE = Objective(
     main="generator",
     report=report,
     settings=tuple(DEFAULTS),
+    kind="colorizer",
 )

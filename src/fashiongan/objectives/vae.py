@@ -200,4 +200,5 @@ OBJECTIVE = Objective(
     conditional=False,
     report=report,
     settings=SETTINGS,
+    kind="vae",
 )
