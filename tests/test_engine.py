@@ -347,7 +347,7 @@ def test_models_lists_the_generators_found_from_the_packaged_configs() -> None:
     # a shipped checkpoint sits with the config it was trained with (acgan-small and acgan-fast share the generator)
     shipped = {name: row["shipped"] for name, row in rows.items() if row["shipped"]}
     assert shipped == {"acgan-small": ["pretrained:acgan"], "acgan-fast": ["pretrained:acgan-fast"], "acgan-narrow": ["pretrained:acgan-narrow"],
-                       "acgan-colour-narrow": ["pretrained:acgan-colour"], "cvae": ["pretrained:cvae"]}
+                       "acgan-colour": ["pretrained:acgan-colour"], "cvae": ["pretrained:cvae"]}
     assert rows["cvae"]["attribute_conditional"] and not rows["vae-source"]["shipped"]
     table = runner.invoke(app, ["models"])
     assert table.exit_code == 0 and "wgan-gp" in table.output and "evaluator" not in table.output
