@@ -53,7 +53,8 @@ def budget(checkpoint: str) -> tuple[str, str, str]:
     """(minutes, steps, images seen) as the checkpoint's training run recorded them."""
     config = hub.read_config(checkpoint if checkpoint.startswith(hub.PRETRAINED_PREFIX) else ROOT / checkpoint)
     training, train = config["training"], config["train_config"]["train"]
-    minutes = train.get("minutes") or round(training["seconds"] / 60, 1)
+    shipped = checkpoint.startswith(hub.PRETRAINED_PREFIX)  # a best/ export: the minutes it had trained, not the budget
+    minutes = (None if shipped else train.get("minutes")) or round(training["seconds"] / 60, 1)
     return f"{minutes:g}", f"{training['step']:,}", f"{training['step'] * train['batch_size']:,}"
 
 
