@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any, Mapping
 
 import numpy as np
+
 from fashiongan import images
 from fashiongan.errors import DataError, FashionGANError
 
@@ -74,8 +75,6 @@ def decode(path: Path, size: int | None = None) -> np.ndarray:
     resized to size x size when given; DataError when unreadable."""
     try:
         return pixels(images.read(path, LIMITS), size)
-    except DataError:
-        raise
     except FashionGANError as exc:
         raise DataError(str(exc)) from None
 
