@@ -21,7 +21,7 @@ import sys
 from fashiongan import hub
 
 from machine import describe  # benchmarks/machine.py and runs.py, beside this script
-from runs import ROOT, block_rows, fill_block
+from runs import ROOT, block_rows, fill_block, widened
 
 NOTRACK = "--config benchmarks/configs/notrack.yaml"  # FID tracking off: no minute goes to it
 # (row label, checkpoint, how it was trained: the packaged config and extra train flags; None for shipped)
@@ -73,11 +73,8 @@ def row(label: str, scores: dict, spent: tuple[str, str, str], command: str, whe
 
 def kept(row_cells: list[str]) -> str:
     """An earlier row as it stands, with "—" in the columns added since it was measured."""
-    cells = list(row_cells)
-    if len(cells) < len(HEADER.splitlines()[1].split("|")) - 2:
-        for index in ADDED:
-            cells.insert(index, "—")
-    return "| " + " | ".join(cells) + " |"
+    width = len(HEADER.splitlines()[0].split("|")) - 2
+    return "| " + " | ".join(widened(row_cells, width, ADDED)) + " |"
 
 
 def main() -> None:

@@ -47,7 +47,7 @@ from fashiongan.train import Trainer, fit, load_config
 from fashiongan.viz import save_grid
 
 from machine import describe  # benchmarks/machine.py and runs.py, beside this script
-from runs import ROOT, rel, run_dir, trained
+from runs import ROOT, rel, run_dir, trained, widened
 
 BENCHMARKS = ROOT / "BENCHMARKS.md"
 FIGURE = ROOT / "benchmarks" / "figures" / "gan-samples.png"
@@ -211,7 +211,7 @@ QUALITY_HEADER = (
     "| variant | minutes | steps | images seen | FID ↓ | KID ×10³ ↓ | precision ↑ | recall ↑ | label accuracy ↑ | lowest class ↑ | "
     "command | machine | date |\n|---|---:|---:|---:|---:|---:|---:|---:|---:|---|---|---|---|"
 )
-LOWEST_CELL = 10  # the lowest-class column, added after the first rows were measured: earlier rows show "—" there
+LOWEST_CELL = 9  # the lowest-class cell, added after the first rows were measured: earlier rows show "—" there
 INTRO = """Regenerate with `python benchmarks/gans.py` (see its docstring for the options).
 
 Throughput: the engine's training step of each variant's packaged config on real batches (one step = one
@@ -251,12 +251,11 @@ def quality_row(record: dict, s: dict, where: str, date: str, command: str) -> s
 def _rows(block: str, header: str = "") -> dict[str, str]:
     """The rows of a table by variant; a quality row measured before the lowest-class column gets "—" there."""
     rows = {}
-    width = header.splitlines()[0].count("|") if header else 0
     for line in block.splitlines():
         if line.startswith("| ") and not line.startswith("| variant ") and not line.startswith("|---"):
-            if header == QUALITY_HEADER and line.count("|") == width - 1:
-                cells = line.split("|")
-                line = "|".join(cells[:LOWEST_CELL] + [" — "] + cells[LOWEST_CELL:])
+            if header == QUALITY_HEADER:
+                cells = [c.strip() for c in line.strip().strip("|").split(" | ")]
+                line = "| " + " | ".join(widened(cells, len(header.splitlines()[0].split("|")) - 2, (LOWEST_CELL,))) + " |"
             rows[line.split("|")[1].strip()] = line
     return rows
 

@@ -62,3 +62,14 @@ def block_rows(name: str, path: Path = BENCHMARKS) -> dict[str, list[str]]:
     body = text.split(start, 1)[1].split(end, 1)[0] if start in text and end in text else ""
     rows = [line.strip().strip("|").split(" | ") for line in body.splitlines() if line.startswith("| ")]
     return {cells[0].strip(): [c.strip() for c in cells] for cells in rows[1:]}
+
+
+def widened(cells: list[str], width: int, added: tuple[int, ...]) -> list[str]:
+    """A row's cells as measured before the columns at ``added`` (indices into the current header) existed:
+    "—" put there, so an earlier row fits a table of ``width`` columns; a row of that width already, as it is."""
+    cells = list(cells)
+    if len(cells) < width:
+        for index in added:
+            cells.insert(index, "—")
+    return cells
+

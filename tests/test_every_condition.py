@@ -14,7 +14,7 @@ import pytest
 import torch
 
 from fashiongan import attributes as attribute_models, sampling
-from fashiongan.colorize import load_colorizer
+from fashiongan.colorize import load_colorizer, paint_items
 from fashiongan.data import colored
 from fashiongan.metrics import condition_scores, load_judge
 from fashiongan.metrics.conditioning import CLASSIFIER, value_scores
@@ -112,16 +112,12 @@ def test_the_colorizer_paints_every_colour_and_keeps_every_class() -> None:
     judge = load_judge(COLOUR_JUDGE)
     test = colored.load("test", "catalogue", 0)
     items = np.concatenate([np.flatnonzero(test.labels == k)[:PER_CONDITION] for k in range(10)])
-    every_colour = items.reshape(10, PER_CONDITION)[:, : PER_CONDITION // 10].reshape(-1)
-    painted = [model(test.gray[every_colour], colour, cutout=False).rgb for colour in range(len(colored.catalogue()))]
-    asked = np.repeat(np.arange(len(painted)), len(every_colour))
-    colour_logits = judge_outputs(judge, np.concatenate(painted)).colour_logits
+    every_colour = np.tile(items.reshape(10, PER_CONDITION)[:, : PER_CONDITION // 10].reshape(-1), len(colored.catalogue()))
+    asked = np.repeat(np.arange(len(colored.catalogue())), PER_CONDITION)
+    colour_logits = judge_outputs(judge, paint_items(model, test.gray[every_colour], asked)[0]).colour_logits
     colours = condition_scores(colour_logits.argmax(1), asked, colored.colour_names())
-    own = [(items[test.colours[items] == c], model(test.gray[items[test.colours[items] == c]], c, cutout=False).rgb)
-           for c in range(len(painted))]
-    logits = judge_outputs(judge, np.concatenate([rgb for _, rgb in own])).logits
-    truth = test.labels[np.concatenate([chosen for chosen, _ in own])]
-    classes = condition_scores(logits.argmax(1), truth, judge_classes(judge, logits.shape[1]))
+    logits = judge_outputs(judge, paint_items(model, test.gray[items], test.colours[items])[0]).logits
+    classes = condition_scores(logits.argmax(1), test.labels[items], judge_classes(judge, logits.shape[1]))
     assert len(colours["accuracy"]) == len(colored.catalogue()) and len(classes["accuracy"]) == 10
     assert not misses(colours), f"colorizer colours: {misses(colours)}"
     assert not misses(classes), f"colorizer classes: {misses(classes)}"

@@ -74,10 +74,7 @@ class Colorized:
 
     def image(self) -> Image.Image:
         """One result as a Pillow image, RGBA when the input had alpha."""
-        rgb = Image.fromarray(self.rgb)
-        if self.alpha is not None:
-            rgb.putalpha(Image.fromarray(self.alpha))
-        return rgb
+        return images.with_alpha(self.rgb, self.alpha)
 
 
 def read_image(source: images.Source) -> GreyImage:

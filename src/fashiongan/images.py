@@ -132,6 +132,14 @@ def resized(image: UserImage, size: tuple[int, int]) -> UserImage:
     return UserImage(scale(image.rgb), alpha, image.name, image.grey, list(image.notes))
 
 
+def with_alpha(rgb: np.ndarray, alpha: np.ndarray | None) -> Image.Image:
+    """A task's uint8 RGB result (H, W, 3) as a Pillow image, RGBA with the input's alpha put back when it had one."""
+    image = Image.fromarray(rgb)
+    if alpha is not None:
+        image.putalpha(Image.fromarray(alpha))
+    return image
+
+
 def luminance(rgb: Pixels) -> Pixels:
     """The grey of RGB pixels, channels last (numpy, (..., 3)) or a batch channels first (torch, (N, 3, H, W));
     float, on the input's scale."""

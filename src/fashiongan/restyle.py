@@ -53,11 +53,7 @@ class Restyled:
 
     def image(self, which: str = "translated") -> Image.Image:
         """``translated`` (or ``reconstructed``/``original``) as a Pillow image, RGBA when the input had alpha."""
-        rgb = Image.fromarray(getattr(self, which))
-        if self.alpha is None:
-            return rgb
-        rgb.putalpha(Image.fromarray(self.alpha))
-        return rgb
+        return images.with_alpha(getattr(self, which), self.alpha)
 
 
 def read_image(path: str | Path) -> UserImage:

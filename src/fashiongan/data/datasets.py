@@ -192,6 +192,7 @@ def check_spec(spec: Mapping[str, Any]) -> None:
 
 def load_training_data(spec: Mapping[str, Any]) -> TrainData:
     """``spec`` is the config's ``data`` section: {"name": ..., "augment": {...}, other keys passed to the loader}."""
+    check_spec(spec)
     options = dict(spec)
     name = options.pop("name", "fashion_mnist")
     augment = Augment.from_spec(options.pop("augment", None))
@@ -201,14 +202,9 @@ def load_training_data(spec: Mapping[str, Any]) -> TrainData:
         raise FashionGANError(f"data.workers must be a whole number >= 0, got {workers!r}")
     if size is not None and (not isinstance(size, int) or isinstance(size, bool) or not 8 <= size <= 1024):
         raise FashionGANError(f"data.size must be a whole number of pixels in 8..1024, got {size!r}")
-    if name not in _DATASETS:
-        raise FashionGANError(f"unknown dataset {name!r}; choose one of: {', '.join(dataset_names())}")
     if name in _DECODED_AT_SIZE:
         options["size"] = size
-    try:
-        data = _DATASETS[name](**options)
-    except TypeError as exc:
-        raise FashionGANError(f"dataset {name!r} does not take these options: {exc}") from exc
+    data = _DATASETS[name](**options)
     data.augment, data.size, data.workers = augment, size, workers
     return data
 

@@ -193,8 +193,7 @@ class Tracker:
 def _accuracies(metrics, kind: str, logits: torch.Tensor, asked: torch.Tensor) -> dict[str, float]:
     """``KIND_accuracy`` over the samples and ``KIND_accuracy_lowest``, that of the condition judged right least often."""
     found = metrics.condition_scores(logits.argmax(1), asked, [str(i) for i in range(logits.shape[1])])
-    return {f"{kind}_accuracy": float((logits.argmax(1) == asked).float().mean()),
-            f"{kind}_accuracy_lowest": found["lowest"]["accuracy"]}
+    return {f"{kind}_accuracy": metrics.label_accuracy(logits, asked), f"{kind}_accuracy_lowest": found["lowest"]["accuracy"]}
 
 
 @torch.no_grad()
