@@ -12,17 +12,23 @@ from __future__ import annotations
 
 import gzip
 import os
+import socket
 import struct
+import threading
+import time
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Sequence
+from typing import Iterator, Sequence
 
 import numpy as np
 import pytest
 import torch
+import uvicorn
 
 from fashiongan.data import fashion_mnist as fm
 from fashiongan.errors import DataError
 
+CHROMIUM = Path("/usr/bin/chromium")
 # The environment as the user started pytest, before any fixture changes it.
 _ORIGINAL_ENV = {k: os.environ.get(k) for k in ("FASHIONGAN_DATA", "FASHIONGAN_CACHE", "FASHIONGAN_OFFLINE")}
 
@@ -38,6 +44,48 @@ def _one_thread():
 
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "real_data: the test uses the real Fashion-MNIST (see the real_data fixture)")
+
+
+def declared(model: str, channels: int = 1, size: int = 28, classes: bool = False, colours: bool = False, **extra) -> dict:
+    """config.json settings of a checkpoint saved by hand, declaring what it takes as training would: the
+    Fashion-MNIST classes and the catalogue's colours when asked."""
+    from fashiongan.data import colored
+    from fashiongan.data.conditions import Conditions
+
+    taken = Conditions(channels, size, fm.CLASSES if classes else None, tuple(colored.colour_names()) if colours else None)
+    return {"model": model, "conditions": taken.to_dict(), **extra}
+
+
+@contextmanager
+def serving(app) -> Iterator[str]:
+    """``app`` served by uvicorn on a free local port, in a thread, for as long as the block runs: its URL."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    live = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
+    thread = threading.Thread(target=live.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 60
+    while not live.started:
+        assert thread.is_alive() and time.monotonic() < deadline, "the server did not start"
+        time.sleep(0.05)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        live.should_exit = True
+        thread.join(timeout=10)
+
+
+@pytest.fixture(scope="session")
+def browser():
+    """Debian's headless Chromium, driven by Playwright (which cannot download its own browser here)."""
+    from playwright.sync_api import sync_playwright
+
+    assert CHROMIUM.is_file(), f"{CHROMIUM} is missing: install Debian's chromium (apt-get install chromium; make test does)"
+    with sync_playwright() as playwright:
+        launched = playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=["--no-sandbox"])
+        yield launched
+        launched.close()
 
 
 # ---------------------------------------------------------------- tiny IDX files

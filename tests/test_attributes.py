@@ -66,11 +66,13 @@ def _invoke(*args: str):
 def test_styles_data_is_decoded_once_at_the_models_size_with_corrupt_images_skipped(styles_dir, monkeypatch, capsys):
     spec = {"name": "styles", "path": str(styles_dir), "size": 16, "top": 2, "eval_fraction": 0.25}
     data = datasets.load_training_data(spec)
-    assert "skipped 1 unreadable image(s) of 25" in capsys.readouterr().err  # the truncated JPEG
+    # subCategory keeps its top 2 values (Topwear; Bottomwear wins its tie with Shoes by name), gender both; the
+    # class of an item is its subCategory, so the eight Shoes rows are left out
+    assert "skipped 1 unreadable image(s) of 17" in capsys.readouterr().err  # the truncated JPEG
     assert data.train["image"].shape[1:] == (3, 16, 16) and data.eval["image"].shape[1:] == (3, 16, 16)
-    assert len(data) + len(data.eval["image"]) == 24 and len(data.eval["image"]) == 6
-    # subCategory keeps its top 2 values (Topwear; Bottomwear wins its tie with Shoes by name), gender both
+    assert len(data) + len(data.eval["image"]) == 16 and len(data.eval["image"]) == 4
     assert data.train["attributes"].shape[1] == 4
+    assert torch.equal(data.train["label"], data.train["attributes"][:, :2].argmax(1))
     assert data.train["image"].min() >= -1 and data.train["image"].max() <= 1
 
     monkeypatch.setattr(decoded, "decode", lambda *a: pytest.fail("decoded again although nothing changed"))
@@ -174,7 +176,7 @@ def test_source_model_trains_offline_from_random_weights_with_a_plain_note(real_
     assert net(torch.zeros(2, 1, 40, 40)).shape == (2, 3)  # one channel is read as grey RGB, any size
 
 
-def test_generic_train_takes_user_data_and_says_when_the_net_does_not_fit_it(shop_dir, tmp_path):
+def test_generic_train_takes_user_data_and_fits_the_net_to_it(shop_dir, tmp_path):
     recipe = tmp_path / "two.yaml"
     recipe.write_text("model: attributes\nnets: {classifier: {arch: attribute_cnn, kwargs: {outputs: 2, width: 8, hidden: 16}}}\n"
                       "optim: {classifier: {lr: 0.001}}\ndata: {size: 16}\ntrain: {batch_size: 4, samples: false}\n")
@@ -182,8 +184,12 @@ def test_generic_train_takes_user_data_and_says_when_the_net_does_not_fit_it(sho
                  "--out", str(tmp_path / "ok"), "--json")
     assert ok.exit_code == 0, ok.output
     assert hub.read_config(tmp_path / "ok")["train_config"]["data"] == {"size": 16, "name": "folder", "path": str(shop_dir)}
-    wrong = _invoke("train", "--model", "attributes", "--data", f"folder:{shop_dir}", "--steps", "1", "--out", str(tmp_path / "no"))
-    assert wrong.exit_code == 1 and "the net has 30 outputs but the data has 2 attribute values" in wrong.output
+    fitted = _invoke("train", "--model", "attributes", "--data", f"folder:{shop_dir}", "--size", "16", "--steps", "1",
+                     "--batch-size", "4", "--threads", "1", "--out", str(tmp_path / "fitted"), "--json")
+    assert fitted.exit_code == 0, fitted.output  # the packaged recipe's 30 outputs become the folder's two classes
+    saved = hub.read_config(tmp_path / "fitted")
+    assert saved["nets"]["classifier"]["kwargs"]["outputs"] == 2
+    assert saved["conditions"]["attributes"] == {"columns": ["class"], "values": [["coats", "hats"]]}
     unknown = _invoke("train", "--model", "attributes", "--data", "zip:somewhere", "--steps", "1")
     assert unknown.exit_code == 1 and "KIND:PATH" in unknown.output
 

@@ -8,50 +8,22 @@ Screenshots are kept under the test's tmp dir (pytest prints where with -rA; see
 from __future__ import annotations
 
 import re
-import socket
-import threading
-import time
 from pathlib import Path
 from typing import Iterator
 
 import pytest
-import uvicorn
-from playwright.sync_api import Page, expect, sync_playwright
+from playwright.sync_api import Page, expect
 
+from conftest import serving
 from fashiongan.serve import create_app
 
-CHROMIUM = Path("/usr/bin/chromium")
 pytestmark = pytest.mark.real_data
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @pytest.fixture(scope="module")
 def server() -> Iterator[str]:
-    port = _free_port()
-    live = uvicorn.Server(uvicorn.Config(create_app(), host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=live.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 60
-    while not live.started:
-        assert thread.is_alive() and time.monotonic() < deadline, "the server did not start"
-        time.sleep(0.05)
-    yield f"http://127.0.0.1:{port}"
-    live.should_exit = True
-    thread.join(timeout=10)
-
-
-@pytest.fixture(scope="module")
-def browser():
-    assert CHROMIUM.is_file(), f"{CHROMIUM} is missing: install Debian's chromium (apt-get install chromium; make test does)"
-    with sync_playwright() as playwright:
-        launched = playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=["--no-sandbox"])
-        yield launched
-        launched.close()
+    with serving(create_app()) as url:
+        yield url
 
 
 @pytest.fixture
@@ -98,7 +70,7 @@ def test_generate_by_attributes_with_the_cvae(page: Page, tmp_path: Path, real_d
     page.click("#gen-run")
     expect(page.locator("#gen-results figure")).to_have_count(4, timeout=30_000)
     assert _images_loaded(page, "#gen-results img") == 4
-    expect(page.locator("#gen-results figcaption")).to_have_text(["navy Dress"] * 4)
+    expect(page.locator("#gen-results figcaption")).to_have_text(["navy dress"] * 4)
     page.screenshot(path=str(tmp_path / "generate-cvae.png"), full_page=True)
     page.select_option("#gen-model", "pretrained:acgan")  # back to a class model: its controls return
     expect(page.locator("#gen-label-wrap")).to_be_visible()

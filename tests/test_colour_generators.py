@@ -14,7 +14,7 @@ from PIL import Image
 from safetensors.torch import load_file
 from typer.testing import CliRunner
 
-from conftest import write_idx_dir
+from conftest import declared, write_idx_dir
 from fashiongan import hub, metrics, nets, objectives, sampling
 from fashiongan.cli import app
 from fashiongan.data import colored
@@ -176,27 +176,27 @@ def test_resume_of_a_colour_model_matches_an_uninterrupted_run(tmp_path: Path) -
 def colour_ckpt(tmp_path_factory: pytest.TempPathFactory) -> Path:
     torch.manual_seed(0)
     generator = nets.build("dcgan_generator", z_dim=8, num_classes=10, num_colours=COLOURS, channels=3, width=4, hidden=16)
-    return hub.save_pretrained(tmp_path_factory.mktemp("ckpt") / "colour", {"generator": generator}, {"model": "acgan-colour"})
+    return hub.save_pretrained(tmp_path_factory.mktemp("ckpt") / "colour", {"generator": generator}, declared("acgan", 3, classes=True, colours=True))
 
 
 @pytest.fixture(scope="module")
 def rgb_ckpt(tmp_path_factory: pytest.TempPathFactory) -> Path:
     torch.manual_seed(0)
     generator = nets.build("dcgan_color_generator", width=4)
-    return hub.save_pretrained(tmp_path_factory.mktemp("ckpt") / "rgb", {"generator": generator}, {"model": "dcgan-color64"})
+    return hub.save_pretrained(tmp_path_factory.mktemp("ckpt") / "rgb", {"generator": generator}, declared("dcgan", 3, 64))
 
 
 @pytest.fixture(scope="module")
 def grey_ckpt(tmp_path_factory: pytest.TempPathFactory) -> Path:
     generator = nets.build("dcgan_generator", z_dim=8, num_classes=10, width=4, hidden=16)
-    return hub.save_pretrained(tmp_path_factory.mktemp("ckpt") / "grey", {"generator": generator}, {"model": "cgan"})
+    return hub.save_pretrained(tmp_path_factory.mktemp("ckpt") / "grey", {"generator": generator}, declared("cgan", classes=True))
 
 
 def test_sample_a_colour_by_name_index_or_one_per_image(colour_ckpt: Path) -> None:
     coats = sampling.sample(colour_ckpt, n=4, label="coat", colour="burgundy", seed=3)
     assert coats.images.shape == (4, 28, 28, 3) and coats.images.dtype == np.uint8
     assert coats.labels.tolist() == [4] * 4 and coats.colours.tolist() == [colored.colour_index("burgundy")] * 4
-    assert sampling.colour_names(coats.colours) == ["burgundy"] * 4
+    assert coats.colour_names == ["burgundy"] * 4 and coats.label_names == ["Coat"] * 4
     again = sampling.sample(colour_ckpt, n=4, label=4, colour=colored.colour_index("burgundy"), seed=3)
     assert np.array_equal(again.images, coats.images)
     images, labels = coats  # still unpacks as (images, labels)
@@ -228,7 +228,7 @@ def test_an_rgb_generator_without_colour_input_samples_rgb(rgb_ckpt: Path) -> No
 
 
 def test_bad_colour_requests_are_one_line_errors(colour_ckpt: Path, rgb_ckpt: Path, grey_ckpt: Path) -> None:
-    with pytest.raises(FashionGANError, match="unknown colour 'teal'; choose one of: black, white, grey, navy.*auto"):
+    with pytest.raises(FashionGANError, match="this model has no colour 'teal'; its colours: black, white, grey, navy.*, or auto"):
         sampling.sample(colour_ckpt, n=2, colour="teal")
     for checkpoint, kind in ((grey_ckpt, "grayscale items"), (rgb_ckpt, "RGB items in colours of its own")):
         with pytest.raises(FashionGANError, match=f"draws {kind}, so it takes no colour; models that take a colour: acgan-colour"):
@@ -279,7 +279,7 @@ def test_sample_cli_colour_errors(colour_ckpt: Path, grey_ckpt: Path, tmp_path: 
     out = ["--out", str(tmp_path / "x.png")]
     for args, expected in [
         (["--checkpoint", str(grey_ckpt), "--colour", "red", *out], "models that take a colour: acgan-colour"),
-        (["--checkpoint", str(colour_ckpt), "--colour", "teal", *out], "unknown colour 'teal'; choose one of: black"),
+        (["--checkpoint", str(colour_ckpt), "--colour", "teal", *out], "no colour 'teal'; its colours: black"),
     ]:
         result = runner.invoke(app, ["sample", *args])
         assert result.exit_code == 1 and expected in result.output and result.output.count("\n") == 1, result.output

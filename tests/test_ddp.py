@@ -15,6 +15,7 @@ import torch.multiprocessing as mp
 from safetensors.torch import load_file
 
 import ddp_worker
+from catalogue import CLASSES, write_folder
 from conftest import write_idx_dir
 from fashiongan import hub
 
@@ -66,3 +67,24 @@ def test_train_under_torchrun_writes_a_loadable_checkpoint(tmp_path: Path) -> No
     generator = hub.load_checkpoint(out).main
     assert generator.sample(2).shape == (2, 1, 28, 28)
     assert sorted(p.name for p in (out / "samples").iterdir()) == ["step_00000006.png"]
+
+
+def test_a_streamed_catalogue_trains_under_torchrun_each_process_its_slice(tmp_path: Path) -> None:
+    shop = write_folder(tmp_path / "shop", per_class=8)
+    config = tmp_path / "tiny.yaml"
+    small = '{kwargs: {width: 4, hidden: 16}}'
+    config.write_text(f"nets: {{generator: {small}, discriminator: {small}}}\ndata: {{stream: true, workers: 1}}\n"
+                      "train: {track_fid: null}\n")
+    out = tmp_path / "run"
+    env = {**os.environ, "FASHIONGAN_OFFLINE": "1", "FASHIONGAN_CACHE": str(tmp_path / "cache"),
+           "PYTHONPATH": os.pathsep.join(filter(None, [str(SRC), os.environ.get("PYTHONPATH")])), "OMP_NUM_THREADS": "1"}
+    command = [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node=2", "--standalone",
+               "-m", "fashiongan", "train", "--model", "acgan-narrow", "--config", str(config), "--data", f"folder:{shop}",
+               "--size", "16", "--steps", "4", "--minutes", "5", "--batch-size", "4", "--device", "cpu", "--out", str(out), "--json"]
+    done = subprocess.run(command, env=env, capture_output=True, text=True, timeout=150)
+    assert done.returncode == 0, done.stderr[-3000:]
+    saved = hub.read_config(out)
+    assert saved["training"]["world_size"] == 2 and saved["training"]["step"] == 4
+    # 29 training items (32 less the 10% held out): 3 steps of 2 x 4 an epoch, so each step took 8 distinct items
+    assert saved["training"]["epoch"] == 4 / (29 // (4 * 2))
+    assert saved["conditions"]["classes"] == list(CLASSES) and saved["conditions"]["image_shape"] == [3, 16, 16]

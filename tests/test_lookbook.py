@@ -14,10 +14,12 @@ import yaml
 from PIL import Image
 from typer.testing import CliRunner
 
+from conftest import declared
 from fashiongan import hub, lookbook, nets
 from fashiongan.cli import app
 from fashiongan.data import colored
 from fashiongan.data.fashion_mnist import CLASSES
+from fashiongan.declaration import declared as declared_by
 from fashiongan.errors import FashionGANError
 from fashiongan.lookbook import harmony, render, rules, select
 from fashiongan.lookbook.capabilities import Capabilities, Generator, Models, detect
@@ -287,12 +289,12 @@ def test_an_item_is_the_same_made_among_candidates_or_alone(tmp_path: Path, mode
 def test_a_colour_generator_paints_the_harmony_itself(tmp_path: Path, models: Models, monkeypatch):
     monkeypatch.setattr(select, "unsmooth", lambda probs, smoothing: probs)  # untrained: see above
     net = nets.build("dcgan_generator", num_classes=10, num_colours=len(colored.catalogue()), channels=3, hidden=32, z_dim=8)
-    hub.save_pretrained(tmp_path / "gen", {"generator": net}, {"model": "acgan"})
+    hub.save_pretrained(tmp_path / "gen", {"generator": net}, declared("acgan", 3, classes=True, colours=True))
     shipped = detect()
-    colour_gen = Generator(str(tmp_path / "gen"), "acgan", True, True, 3)
+    colour_gen = Generator(str(tmp_path / "gen"), str(tmp_path / "gen"), "acgan", declared_by(tmp_path / "gen").conditions)
     grey = tuple(g for g in shipped.generators if not g.colour)
     caps = Capabilities(grey + (colour_gen,), shipped.classifiers, None,
-                        {"restyle": _tiny_restyler(tmp_path / "restyler")})
+                        {"restyle": _tiny_restyler(tmp_path / "restyler")}, default=colour_gen.name)
     assert caps.generator == colour_gen and caps.colour_by == "generator"
     raw = _rules_with(confidence=1e-6, duplicate_distance=0.0, fabrics={"denim": {"classes": ["Trouser"], "chance": 1.0}})
     built = lookbook.build(2, seed=4, rules=rules.parse(raw), capabilities=caps, models=models)

@@ -26,6 +26,7 @@ from torch_fidelity.metric_prc import calculate_precision_recall_part
 from torchmetrics.image.fid import FrechetInceptionDistance
 from typer.testing import CliRunner
 
+from conftest import declared
 from fashiongan import hub, metrics, nets
 from fashiongan.cli import evaluate as evaluate_cli
 from fashiongan.data import colored
@@ -206,10 +207,10 @@ def test_judge_features_plug_into_torchmetrics_without_touching_the_judge(
 # ---------------------------------------------------------------- the judge and its cache
 
 def test_load_judge_errors_and_fingerprint(tmp_path: Path, judge: nn.Module) -> None:
-    hub.save_pretrained(tmp_path / "judge", {"evaluator": judge}, {})
+    hub.save_pretrained(tmp_path / "judge", {"evaluator": judge}, declared("classifier", classes=True))
     loaded = metrics.load_judge(tmp_path / "judge")
     assert metrics.judge_fingerprint(loaded) == metrics.judge_fingerprint(judge)
-    hub.save_pretrained(tmp_path / "cnn", {"classifier": nets.build("cnn")}, {})
+    hub.save_pretrained(tmp_path / "cnn", {"classifier": nets.build("cnn")}, declared("classifier", classes=True))
     with pytest.raises(CheckpointError, match="not an evaluator"):
         metrics.load_judge(tmp_path / "cnn")
     with pytest.raises(CheckpointError, match="cannot load the judge"):
@@ -435,7 +436,7 @@ def test_evaluate_command_json_and_table(
     app = typer.Typer()
     app.callback()(lambda: None)
     evaluate_cli.register(app)
-    hub.save_pretrained(tmp_path / "judge", {"evaluator": judge}, {})
+    hub.save_pretrained(tmp_path / "judge", {"evaluator": judge}, declared("classifier", classes=True))
     np.savez(tmp_path / "gen.npz", images=sets["shifted"][:40], labels=small_splits["train"].labels[:40])
     args = ["evaluate", "--images", str(tmp_path / "gen.npz"), "--n", "30", "--floor"]
     args += ["--judge", str(tmp_path / "judge")]
@@ -457,10 +458,10 @@ def test_evaluate_command_samples_a_generator_checkpoint(
     app = typer.Typer()
     app.callback()(lambda: None)
     evaluate_cli.register(app)
-    hub.save_pretrained(tmp_path / "judge", {"evaluator": judge}, {})
+    hub.save_pretrained(tmp_path / "judge", {"evaluator": judge}, declared("classifier", classes=True))
     torch.manual_seed(0)
     generator = nets.build("dcgan_generator", num_classes=10, width=8, hidden=32)
-    hub.save_pretrained(tmp_path / "cgan", {"generator": generator}, {"model": "cgan", "conditional": True})
+    hub.save_pretrained(tmp_path / "cgan", {"generator": generator}, declared("cgan", classes=True))
     args = ["evaluate", "--checkpoint", str(tmp_path / "cgan"), "--n", "20", "--judge", str(tmp_path / "judge"), "--json"]
     result = CliRunner().invoke(app, args)
     assert result.exit_code == 0, result.output
@@ -554,15 +555,15 @@ def test_colour_judge_scores_rgb_against_the_coloured_set(
     baseline = metrics.floor(20, judge=colour_judge)
     assert baseline["n"] == 20 and 0 <= baseline["colour_accuracy"] <= 1
 
-    hub.save_pretrained(tmp_path / "palette", {"classifier": colour_judge},
-                        {"train_config": {"data": {"name": "colored", "mode": "palette", "seed": 3}}})
+    hub.save_pretrained(tmp_path / "palette", {"classifier": colour_judge}, declared(
+        "colour-judge", 3, classes=True, colours=True, train_config={"data": {"name": "colored", "mode": "palette", "seed": 3}}))
     loaded = metrics.load_judge(tmp_path / "palette")
     assert metrics.reference_set(loaded, "test").name == "coloured fashion-mnist (palette, seed 3) test"
     assert metrics.judge_name(loaded) == str(tmp_path / "palette")
-    hub.save_pretrained(tmp_path / "folder", {"classifier": colour_judge},
-                        {"train_config": {"data": {"name": "folder", "path": "x"}}})
+    hub.save_pretrained(tmp_path / "pairs", {"classifier": colour_judge}, declared(
+        "colour-judge", 3, classes=True, colours=True, train_config={"data": {"name": "pair", "path": "x"}}))
     with pytest.raises(FashionGANError, match="has no built-in reference set"):
-        metrics.evaluate_images(train.images, judge=metrics.load_judge(tmp_path / "folder"))
+        metrics.evaluate_images(train.images, judge=metrics.load_judge(tmp_path / "pairs"))
 
 
 def test_evaluate_command_picks_the_colour_judge_for_rgb_images(
@@ -605,7 +606,7 @@ def test_evaluate_command_scores_a_colour_generator_with_its_classes_and_colours
     monkeypatch.setattr("fashiongan.metrics.features.load_judge", lambda source: asked.append(source) or colour_judge)
     torch.manual_seed(0)
     generator = nets.build("dcgan_generator", num_classes=10, num_colours=12, channels=3, width=8, hidden=32)
-    hub.save_pretrained(tmp_path / "gen", {"generator": generator}, {"model": "acgan", "conditional": True})
+    hub.save_pretrained(tmp_path / "gen", {"generator": generator}, declared("acgan", 3, classes=True, colours=True))
     result = CliRunner().invoke(app, ["evaluate", "--checkpoint", str(tmp_path / "gen"), "--n", "24", "--json"])
     assert result.exit_code == 0, result.output
     report = json.loads(result.stdout)["images"]

@@ -11,7 +11,7 @@ import torch
 from PIL import Image
 from typer.testing import CliRunner
 
-from conftest import write_idx_dir
+from conftest import declared, write_idx_dir
 from fashiongan import hub, nets, sampling
 from fashiongan.cli import app
 from fashiongan.data.fashion_mnist import CLASSES
@@ -26,7 +26,7 @@ def _generator_checkpoint(directory: Path, model: str, **kwargs) -> Path:
     """An (untrained) generator saved the way `fit` saves one: enough to sample from."""
     torch.manual_seed(0)
     generator = nets.build("dcgan_generator", z_dim=8, **SMALL, **kwargs)
-    return hub.save_pretrained(directory, {"generator": generator}, {"model": model, "conditional": "num_classes" in kwargs})
+    return hub.save_pretrained(directory, {"generator": generator}, declared(model, classes="num_classes" in kwargs))
 
 
 @pytest.fixture(scope="module")
@@ -70,7 +70,7 @@ def test_bad_requests_are_one_line_errors(dcgan: Path, cgan: Path) -> None:
                        r"acgan-colour-narrow, acgan-fast, acgan-narrow, acgan-small, cgan, infogan, projgan, projgan-fast \(ready to sample: pretrained:acgan, "
                        r"pretrained:acgan-colour, pretrained:acgan-fast, pretrained:acgan-narrow\)"):
         sampling.sample(dcgan, n=2, label="bag")
-    with pytest.raises(FashionGANError, match="not a Fashion-MNIST class; use an index 0-9 or one of: T-shirt/top, Trouser"):
+    with pytest.raises(FashionGANError, match="this model has no class 'scarf'; its classes: T-shirt/top, Trouser"):
         sampling.sample(cgan, n=2, label="scarf")
     with pytest.raises(FashionGANError, match="2 labels were given for 3 images"):
         sampling.sample(cgan, n=3, label=["bag", "coat"])
@@ -83,7 +83,7 @@ def test_bad_requests_are_one_line_errors(dcgan: Path, cgan: Path) -> None:
 
 def test_a_classifier_checkpoint_is_not_a_generator(tmp_path: Path) -> None:
     hub.save_pretrained(tmp_path / "cnn", {"classifier": nets.build("cnn", width=4)}, {"model": "classifier"})
-    with pytest.raises(CheckpointError, match=r"holds a 'classifier' model \(main net 'cnn'\), not a generator"):
+    with pytest.raises(CheckpointError, match=r"holds a classifier \('classifier'\), not a generator"):
         sampling.sample(tmp_path / "cnn")
 
 
@@ -215,7 +215,7 @@ def test_sample_cli_errors_and_cap(dcgan: Path, cgan: Path, tmp_path: Path, monk
     out = ["--out", str(tmp_path / "x.png")]
     for args, expected in [
         (["--checkpoint", str(dcgan), "--label", "bag", *out], "unconditional, so it takes no label"),
-        (["--checkpoint", str(cgan), "--label", "scarf", *out], "one of: T-shirt/top, Trouser, Pullover"),
+        (["--checkpoint", str(cgan), "--label", "scarf", *out], "its classes: T-shirt/top, Trouser, Pullover"),
         (["--checkpoint", str(dcgan), "--n", "0", *out], "--n must be at least 1"),
         (["--checkpoint", str(dcgan), "--size", "4", *out], "--size must lie in 8-1024"),
         (["--checkpoint", str(dcgan)], "say where to write"),

@@ -91,7 +91,7 @@ def test_an_attribute_generator_draws_the_attributes_asked(client: TestClient):
     cvae = next(g for g in client.get("/api/info").json()["generators"] if g["source"] == "pretrained:cvae")
     assert [column for column, _ in cvae["attributes"]] == ["category", "group", "colour", "tone"]
     drawn = client.post("/api/generate", json={"model": "pretrained:cvae", "attributes": ["category=dress", "colour=navy"], "n": 4}).json()
-    assert drawn["labels"] == ["Dress"] * 4 and drawn["colours"] == ["navy"] * 4
+    assert drawn["labels"] == ["dress"] * 4 and drawn["colours"] == ["navy"] * 4
     assert decode(drawn["images"][0]).shape == (28, 28, 3)
     for body, detail in [
         ({"model": "pretrained:cvae", "attributes": ["fabric=silk"]}, "attribute 'fabric=silk' should be NAME=VALUE"),

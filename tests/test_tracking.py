@@ -17,13 +17,15 @@ from safetensors.torch import load_file
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 from torch import nn
 
-from fashiongan import hub, metrics
+from fashiongan import hub, metrics, sampling
 from fashiongan.data import fashion_mnist as fm
+from fashiongan.data.conditions import Conditions
 from fashiongan.errors import FashionGANError
 from fashiongan.metrics import features as judge_features
-from fashiongan.nets.gan import Generator
 from fashiongan.sampling import load_generator
 from fashiongan.train import Trainer, fit, load_config, tracking
+
+GREY = Conditions(1, 28, fm.CLASSES)  # what a Fashion-MNIST generator draws
 
 SMALL_GAN = {"kwargs": {"width": 4, "hidden": 16}}
 TRACK = {"n": 100, "every_minutes": 1, "max_share": 0.05}
@@ -119,7 +121,7 @@ def test_best_holds_the_ema_generator_with_the_lowest_fid_and_rescoring_it_gives
 
     generator = load_generator(tracked_run / tracking.BEST_DIR)
     judge = metrics.load_judge()
-    images, labels, colours = tracking._samples(generator, TRACK["n"], seed=0)
+    images, labels, colours = tracking._samples(generator, sampling.offers(generator), TRACK["n"], seed=0)
     assert colours is None
     features, logits = metrics.extract(judge, images)
     real = metrics.extract(judge, fm.load("test").images[:REAL])[0]
@@ -153,7 +155,7 @@ def test_a_better_generator_already_in_best_is_kept(real_data: Path, tmp_path: P
 
 def test_the_budget_skips_costly_scores_with_one_note(tmp_path: Path) -> None:
     now, notes = [0.0], []
-    tracker = tracking.Tracker({"n": 1000, "every_minutes": 1, "max_share": 0.05}, tracking.judge_for(1), tmp_path,
+    tracker = tracking.Tracker({"n": 1000, "every_minutes": 1, "max_share": 0.05}, tracking.Judge("pretrained:evaluator"), GREY, tmp_path,
                                seed=0, note=notes.append, clock=lambda: now[0])
     tracker.per_image = 1e-3  # a score: 1 s
     now[0] = 10.0
@@ -171,8 +173,8 @@ def test_the_budget_skips_costly_scores_with_one_note(tmp_path: Path) -> None:
 
 def test_a_short_run_loads_no_judge_and_scores_nothing(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     notes: list[str] = []
-    tracker = tracking.start({"n": 2000, "every_minutes": 5, "max_share": 0.05}, load_generator("pretrained:acgan"),
-                             "fashion_mnist", tmp_path, 0, notes.append)
+    tracker = tracking.start({"n": 2000, "every_minutes": 5, "max_share": 0.05}, "generator", GREY, {"name": "fashion_mnist"},
+                             tmp_path, 0, notes.append)
     monkeypatch.setattr(metrics, "load_judge", lambda *a: pytest.fail("a 0.1 s run must not load the judge"))
     assert tracker.maybe_score(load_generator("pretrained:acgan"), 10, True, "generator", dict) is None
     assert len(notes) == 1 and not (tmp_path / tracking.BEST_DIR).exists()
@@ -193,24 +195,19 @@ def test_bad_tracking_settings_are_refused_before_training() -> None:
         "n": 500, "every_minutes": 5, "max_share": 0.05}
 
 
-class TwoChannels(Generator):
-    image_shape = (2, 28, 28)
-
-    def __init__(self) -> None:
-        super().__init__(z_dim=4)
-        self.net = nn.Linear(4, 2 * 28 * 28)
-
-
 def test_tracking_is_off_for_non_generators_and_noted_once_without_a_judge(tmp_path: Path) -> None:
     notes: list[str] = []
     settings = {"n": 100, "every_minutes": 5, "max_share": 0.05}
-    assert tracking.start(settings, nn.Linear(2, 2), "fashion_mnist", tmp_path, 0, notes.append) is None
+    fashion = {"name": "fashion_mnist"}
+    assert tracking.start(settings, "classifier", GREY, fashion, tmp_path, 0, notes.append) is None
     assert notes == []  # a classifier: nothing to score, nothing to say
-    assert tracking.start(settings, TwoChannels(), "fashion_mnist", tmp_path, 0, notes.append) is None
-    assert notes == ["FID tracking is off for this run: no judge scores 2-channel generators yet"]
-    generator = load_generator("pretrained:acgan")
-    assert tracking.start(settings, generator, "my_folder", tmp_path, 0, notes.append) is None
-    assert "stand for fashion_mnist, not 'my_folder'" in notes[-1]
-    assert tracking.start(None, generator, "fashion_mnist", tmp_path, 0, notes.append) is None
-    assert isinstance(tracking.start(settings, generator, "fashion_mnist", tmp_path, 0, notes.append), tracking.Tracker)
-    assert tracking.judge_for(1).source == "pretrained:evaluator"
+    folder = {"name": "folder", "path": "shop"}
+    assert tracking.start(settings, "generator", Conditions(3, 64, ("gown", "tee")), folder, tmp_path, 0, notes.append) is None
+    assert notes == ["FID tracking is off for this run: no shipped judge scores 3x64x64 images of 'folder' data; "
+                     "fashiongan classify train --data folder:shop --out JUDGE, then pass --judge JUDGE"]
+    assert tracking.start(settings, "generator", GREY, {"name": "colored"}, tmp_path, 0, notes.append) is None  # grey, not the colour set
+    assert tracking.start(None, "generator", GREY, fashion, tmp_path, 0, notes.append) is None
+    tracker = tracking.start(settings, "generator", GREY, fashion, tmp_path, 0, notes.append)
+    assert isinstance(tracker, tracking.Tracker) and tracker.judge_spec.source == "pretrained:evaluator"
+    user = tracking.start(settings, "vae", Conditions(3, 64, ("gown", "tee")), folder, tmp_path, 0, notes.append, judge="J")
+    assert user.judge_spec.source == "J"

@@ -34,6 +34,7 @@ from fashiongan import hub, images
 from fashiongan.atomic import atomic_write
 from fashiongan.background import garment_mask, onto
 from fashiongan.data import colored
+from fashiongan.declaration import declaration
 from fashiongan.errors import CheckpointError, FashionGANError
 from fashiongan.nets.unet import UNet
 
@@ -192,14 +193,13 @@ def _device(net: nn.Module) -> torch.device:
 def load_colorizer(checkpoint: str | Path, device: str | torch.device = "cpu") -> Colorizer:
     """The colorizer of a checkpoint directory or ``pretrained:NAME`` (its EMA copy when training kept one)."""
     config = hub.read_config(checkpoint)
-    loaded = hub.load_checkpoint(checkpoint, roles=[config["main"]])
-    net = loaded.main
-    if not (isinstance(net, UNet) and net.in_channels == 1 and net.out_channels == 3):
-        arch = config["nets"].get(config["main"], {}).get("arch", "?")
+    found = declaration(config, checkpoint)
+    if found.kind != "colorizer":
         raise CheckpointError(
-            f"{checkpoint} holds a {config.get('model', 'unknown')!r} model (main net {arch!r}), not a colorizer; "
+            f"{checkpoint} holds a {found.kind} ({found.model!r}), not a colorizer; "
             "use a pix2pix colorizer such as pretrained:colorizer (train one: fashiongan train --model colorizer)"
         )
+    net = hub.load_checkpoint(checkpoint, roles=[config["main"]]).main
     return Colorizer(net.to(device), str(checkpoint))
 
 

@@ -202,15 +202,6 @@ def role_nets(config: Mapping[str, Any]) -> dict[str, str]:
     return {main.removesuffix(EMA_SUFFIX): main, **{role: role for role in companions(config)}}
 
 
-def kind(config: Mapping[str, Any]) -> str | None:
-    """What a checkpoint is (generator, vae, translation, colorizer, classifier, attribute classifier), as the
-    objective that trained it declares; None for a model this version does not know."""
-    from fashiongan import objectives  # imported when called: objectives import the data layer
-
-    model = config.get("model")
-    return objectives.get(model).kind if model in objectives.names() else None
-
-
 def companions(config: Mapping[str, Any]) -> list[str]:
     """The nets a checkpoint's model needs besides its main one (CycleGAN's second generator), as its
     objective declares them (``inference_roles``)."""

@@ -132,6 +132,20 @@ def resized(image: UserImage, size: tuple[int, int]) -> UserImage:
     return UserImage(scale(image.rgb), alpha, image.name, image.grey, list(image.notes))
 
 
+def letterboxed(image: UserImage, side: int) -> np.ndarray:
+    """uint8 RGB (side, side, 3): ``image`` scaled so its longer side fills ``side``, centred, the rest filled
+    with its own backdrop (the median colour of its border), so a 60x80 garment keeps its proportions."""
+    width, height = image.size
+    scale = side / max(width, height)
+    fitted = resized(image, (max(1, round(width * scale)), max(1, round(height * scale)))).rgb
+    border = np.concatenate([fitted[0], fitted[-1], fitted[:, 0], fitted[:, -1]])
+    canvas = np.empty((side, side, 3), dtype=np.uint8)
+    canvas[:] = np.median(border, axis=0).astype(np.uint8)
+    top, left = (side - fitted.shape[0]) // 2, (side - fitted.shape[1]) // 2
+    canvas[top : top + fitted.shape[0], left : left + fitted.shape[1]] = fitted
+    return canvas
+
+
 def with_alpha(rgb: np.ndarray, alpha: np.ndarray | None) -> Image.Image:
     """A task's uint8 RGB result (H, W, 3) as a Pillow image, RGBA with the input's alpha put back when it had one."""
     image = Image.fromarray(rgb)

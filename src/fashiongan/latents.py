@@ -26,7 +26,7 @@ POOL = 1000  # reconstructions pick their items among the first POOL test items
 def load_vae(checkpoint: str | Path | hub.Checkpoint) -> hub.Checkpoint:
     """The checkpoint with its VAE loaded (eval mode); anything else is a CheckpointError saying what it is."""
     loaded = checkpoint if isinstance(checkpoint, hub.Checkpoint) else hub.load_checkpoint(checkpoint)
-    if not is_vae(loaded.main):
+    if not is_vae(loaded.config):
         raise CheckpointError(
             f"{loaded.path} holds a {loaded.config.get('model', 'unknown')!r} model, not a VAE: reconstructions and "
             "interpolations need an encoder (train one with `fashiongan train --model cvae`)"

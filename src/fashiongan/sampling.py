@@ -1,9 +1,9 @@
 """New images from a generator checkpoint: the library behind `fashiongan sample`, the web app and evaluate.
 
-A generator is any net with ``z_dim``, ``num_classes`` (0 = unconditional) and
-``sample(n, labels=None, generator=None) -> float (n, C, H, W) in [-1, 1]``; every GAN in
-``fashiongan models`` has one. Colour generators draw RGB; those with ``num_colours`` > 0 also take
-a colour per image (``sample(..., colours=...)``, indices into the coloured set's catalogue).
+A generator is a checkpoint whose declaration (fashiongan/declaration.py) says it draws: a GAN or a VAE.
+What it can be asked for (its classes, colours or attributes, by name) is what it declares, from the data
+it trained on: a model of a user's folder takes "gown", not "Dress". Its net offers
+``sample(n, labels=None, generator=None, colours=None) -> float (n, C, H, W) in [-1, 1]``.
 The same seed gives the same images (on the same device).
 """
 
@@ -18,12 +18,12 @@ import torch
 from PIL import Image
 from torch import nn
 
-from fashiongan import hub, nets as net_registry, objectives
+from fashiongan import hub, objectives
 from fashiongan.data import colored
-from fashiongan.data.fashion_mnist import CLASSES, label_index, label_name
+from fashiongan.data.conditions import Conditions
 from fashiongan.data.transforms import to_uint8
+from fashiongan.declaration import DRAWS, Declaration, declaration
 from fashiongan.errors import CheckpointError, FashionGANError
-from fashiongan.nets.gan import is_generator
 
 MAX_SAMPLES = 10_000  # per call; the CLI caps larger requests and says so
 CHUNK = 500           # images generated per forward pass
@@ -38,15 +38,26 @@ Attributes = str | Sequence[str] | np.ndarray | torch.Tensor | None
 @dataclass(frozen=True)
 class Samples:
     """uint8 images (n, H, W), or (n, H, W, 3) from colour generators; the class of each image (int64, n)
-    for conditional models, else None; its colour index (int64, n) for models that take a colour, else None.
-    Unpacks as ``images, labels``, as it did before colours existed."""
+    for conditional models, else None; its colour index (int64, n) for models that take a colour, else None;
+    the names those indices stand for, as the model declares them. Unpacks as ``images, labels``."""
 
     images: np.ndarray
     labels: np.ndarray | None
     colours: np.ndarray | None = None
+    classes: tuple[str, ...] | None = None
+    colour_vocabulary: tuple[str, ...] | None = None
 
     def __iter__(self) -> Iterator[np.ndarray | None]:
         return iter((self.images, self.labels))
+
+    @property
+    def label_names(self) -> list[str] | None:
+        """Each image's class by the model's own name for it."""
+        return None if self.labels is None or self.classes is None else [self.classes[int(i)] for i in self.labels]
+
+    @property
+    def colour_names(self) -> list[str] | None:
+        return None if self.colours is None or self.colour_vocabulary is None else [self.colour_vocabulary[int(i)] for i in self.colours]
 
 
 @dataclass(frozen=True)
@@ -64,22 +75,17 @@ class GeneratorModel:
     attribute_conditional: bool = False  # it takes attributes (`sample --attr`)
 
 
-def _main_net(config) -> nn.Module:
-    """A training config's main net, built on the meta device (no memory, no init cost)."""
-    spec = config.nets[objectives.get(config.model).main]
-    with torch.device("meta"):
-        return net_registry.build(spec["arch"], **spec.get("kwargs", {}))
-
-
 def config_is_generator(config) -> bool:
-    """Whether a TrainConfig trains a generator (its objective's main net has the generator interface)."""
-    return is_generator(_main_net(config))
+    """Whether a TrainConfig trains a model that draws new images (its objective's kind: generator or vae)."""
+    return objectives.get(config.model).kind in DRAWS
 
 
 def generator_models() -> list[GeneratorModel]:
-    """The packaged configs whose objective's main net is a generator, each with the shipped checkpoints it
-    trains (the same objective and nets as the training config a checkpoint records; its name is not kept)."""
+    """The packaged configs that train a generator, each with the shipped checkpoints it trains (the same
+    objective and nets as the training config a checkpoint records; its name is not kept)."""
+    from fashiongan.data.datasets import conditions
     from fashiongan.train.config import load_config, packaged_configs
+    from fashiongan.train.fitting import takes
 
     trained_by = {}
     for name in hub.shipped():
@@ -88,16 +94,15 @@ def generator_models() -> list[GeneratorModel]:
     found = []
     for name in packaged_configs():
         config = load_config(name)
-        net = _main_net(config)
-        if is_generator(net):
-            objective = objectives.get(config.model)
-            shipped = tuple(source for source, recorded in trained_by.items() if recorded == (config.model, config.nets))
-            found.append(GeneratorModel(
-                name, objective.name, objective.description, int(getattr(net, "num_classes", 0)) > 0,
-                int(config.train["batch_size"]), shipped,
-                int(getattr(net, "image_shape", (1,))[0]), int(getattr(net, "num_colours", 0)) > 0,
-                getattr(net, "attribute_set", None) is not None,
-            ))
+        if not config_is_generator(config):
+            continue
+        objective = objectives.get(config.model)
+        shipped = tuple(source for source, recorded in trained_by.items() if recorded == (config.model, config.nets))
+        offers = takes(config, conditions(config.data))
+        found.append(GeneratorModel(
+            name, objective.name, objective.description, offers.classes is not None, int(config.train["batch_size"]),
+            shipped, offers.channels, offers.colours is not None, offers.attributes is not None,
+        ))
     return found
 
 
@@ -108,29 +113,39 @@ def shipped_generators() -> list[str]:
 
 def load_generator(checkpoint: str | Path | hub.Checkpoint, device: str | torch.device = "cpu") -> nn.Module:
     """The generator of a checkpoint directory or ``pretrained:NAME`` (the EMA copy when training kept one),
-    in eval mode; a checkpoint of another family (a classifier) is a CheckpointError.
+    in eval mode, carrying its checkpoint's :class:`~fashiongan.declaration.Declaration` (``declaration``); a
+    checkpoint of another kind (a classifier) is a CheckpointError.
 
     Its conv weights are stored channels-last: the shipped generators then sample 1.0-1.6x as fast on CPU
     (benchmarks/sampling.py), the same images to within one grey level in 10^5 pixels."""
     if isinstance(checkpoint, hub.Checkpoint):
         loaded = checkpoint
+        declared = declaration(loaded.config, loaded.path)
     else:
-        config = hub.read_config(checkpoint)
-        loaded = hub.load_checkpoint(checkpoint, roles=[config["main"]])
-    net = loaded.main
-    if not is_generator(net):
-        model = loaded.config.get("model", "unknown")
-        arch = loaded.config["nets"].get(loaded.config["main"], {}).get("arch", "?")
+        declared = declaration(hub.read_config(checkpoint), checkpoint)
+        if declared.draws:
+            loaded = hub.load_checkpoint(checkpoint, roles=list(declared.roles.values()))
+    if not declared.draws:
         raise CheckpointError(
-            f"{loaded.path} holds a {model!r} model (main net {arch!r}), not a generator; "
-            "sampling needs a GAN checkpoint (see `fashiongan models`)"
+            f"{checkpoint if not isinstance(checkpoint, hub.Checkpoint) else checkpoint.path} holds a {declared.kind} "
+            f"({declared.model!r}), not a generator; sampling needs a generator checkpoint (see `fashiongan models`)"
         )
+    net = loaded.role(next(iter(declared.roles)))
+    net.declaration = declared
     return net.to(device, memory_format=torch.channels_last).eval()
 
 
-def _choose_labels(net: nn.Module, n: int, label: Labels) -> torch.Tensor | None:
-    classes = int(getattr(net, "num_classes", 0))
-    if classes == 0:
+def offers(net: nn.Module) -> Conditions:
+    """The conditions a generator loaded by :func:`load_generator` takes, as its checkpoint declares them."""
+    found = getattr(net, "declaration", None)
+    if not isinstance(found, Declaration):
+        raise CheckpointError(f"this {type(net).__name__} was not loaded from a checkpoint (sampling.load_generator)")
+    return found.conditions
+
+
+def _choose_labels(offered: Conditions, n: int, label: Labels) -> torch.Tensor | None:
+    classes = offered.classes
+    if classes is None:
         if label is not None:
             models = [m for m in generator_models() if m.conditional]
             shipped = sorted(source for m in models for source in m.shipped)
@@ -140,59 +155,55 @@ def _choose_labels(net: nn.Module, n: int, label: Labels) -> torch.Tensor | None
                 + (f" (ready to sample: {', '.join(shipped)})" if shipped else "")
             )
         return None
-    if label is None:  # every class in turn: balanced, and a grid of 10 columns shows one class per column
-        return torch.arange(n) % classes
+    if label is None:  # every class in turn: balanced, and a grid of one column per class shows them all
+        return torch.arange(n) % len(classes)
     if isinstance(label, (str, int, np.integer)):
-        chosen = [label_index(label)] * n
+        chosen = [offered.class_index(label)] * n
     else:
-        chosen = [label_index(item) for item in label]
+        chosen = [offered.class_index(item) for item in label]
         if len(chosen) != n:
             raise FashionGANError(f"{len(chosen)} labels were given for {n} images; give one label or one per image")
-    for index in chosen:
-        if index >= classes:
-            raise FashionGANError(f"label {index} ({label_name(index)}) is outside this model's {classes} classes")
     return torch.tensor(chosen, dtype=torch.long)
 
 
 def _choose_colours(
-    net: nn.Module, n: int, colour: Colours, labels: torch.Tensor | None, seed: int, cycle: int = 1
+    offered: Conditions, channels: int, n: int, colour: Colours, labels: torch.Tensor | None, seed: int, cycle: int = 1
 ) -> torch.Tensor | None:
     """Colour indices (n,) for a model that takes colours: ``colour`` for every image or one per image
     (``auto``: drawn from the item's class prior, as the catalogue set does), or None: cycling through
     the colours, each held for ``cycle`` images (the classes' cycle, when they cycle too: n = classes x
     colours then covers every pair, and a grid of one row per cycle shows a colour per row)."""
-    count = int(getattr(net, "num_colours", 0))
-    if count == 0:
+    if offered.colours is None:
         if colour is not None:
             models = [m for m in generator_models() if m.colour_conditional]
             shipped = sorted(source for m in models for source in m.shipped)
-            kind = "RGB items in colours of its own" if int(getattr(net, "image_shape", (1,))[0]) == 3 else "grayscale items"
+            kind = "RGB items in colours of its own" if channels == 3 else "grayscale items"
             raise FashionGANError(
                 f"this generator draws {kind}, so it takes no colour; "
                 f"models that take a colour: {', '.join(m.name for m in models) or 'none packaged'}"
                 + (f" (ready to sample: {', '.join(shipped)})" if shipped else "")
             )
         return None
+    count = len(offered.colours)
     if colour is None:
         return torch.arange(n) // cycle % count
-    if isinstance(colour, (str, int, np.integer)):
-        chosen = [colored.colour_index(colour, allow_auto=True)] * n
-    else:
-        chosen = [colored.colour_index(item, allow_auto=True) for item in colour]
-        if len(chosen) != n:
-            raise FashionGANError(f"{len(chosen)} colours were given for {n} images; give one colour or one per image")
-    auto = len(colored.catalogue())
-    for index in chosen:
-        if auto > index >= count:
-            raise FashionGANError(f"colour {index} ({colored.colour_name(index)}) is outside this model's {count} colours")
-    chosen_array = np.array(chosen, dtype=np.int64)
-    where = chosen_array == auto
-    if where.any():
+    asked = [colour] * n if isinstance(colour, (str, int, np.integer)) else list(colour)
+    if len(asked) != n:
+        raise FashionGANError(f"{len(asked)} colours were given for {n} images; give one colour or one per image")
+    auto = np.array([str(item).strip().lower() == colored.AUTO for item in asked])
+    catalogue = tuple(offered.colours) == tuple(colored.colour_names())  # the coloured set's colours: auto draws by class
+    try:
+        chosen_array = np.array([0 if a else offered.colour_index(item) for item, a in zip(asked, auto)], dtype=np.int64)
+    except FashionGANError as exc:
+        raise FashionGANError(f"{exc}{', or auto' if catalogue else ''}") from None
+    if auto.any():
+        if not catalogue:
+            raise FashionGANError(f"colour {colored.AUTO!r} draws from the coloured set's priors; name one of: {', '.join(offered.colours)}")
         priors = colored.class_priors()[:, :count]
-        rows = priors[labels.numpy()[where]] if labels is not None else np.broadcast_to(priors.mean(0), (int(where.sum()), count))
+        rows = priors[labels.numpy()[auto]] if labels is not None else np.broadcast_to(priors.mean(0), (int(auto.sum()), count))
         cumulative = (rows / rows.sum(1, keepdims=True)).cumsum(1)
-        draws = np.random.default_rng(seed).random(int(where.sum()))
-        chosen_array[where] = np.minimum((draws[:, None] > cumulative).sum(1), count - 1)
+        draws = np.random.default_rng(seed).random(int(auto.sum()))
+        chosen_array[auto] = np.minimum((draws[:, None] > cumulative).sum(1), count - 1)
     return torch.from_numpy(chosen_array)
 
 
@@ -233,15 +244,14 @@ def sample(
     if kind == "cuda" and not torch.cuda.is_available():
         raise FashionGANError(f"device {device!r} was asked for, but PyTorch sees no CUDA device; use cpu")
     net = checkpoint if isinstance(checkpoint, nn.Module) else load_generator(checkpoint, device)
-    if not is_generator(net):
-        raise CheckpointError(f"{type(net).__name__} is not a generator (it lacks z_dim/sample)")
+    offered = offers(net)
     net.eval()
     device = next(net.parameters()).device
-    if int(getattr(net, "num_attributes", 0)) or attributes is not None:
-        return _attribute_samples(net, n, label, colour, attributes, int(seed))
-    labels = _choose_labels(net, n, label)
-    cycle = int(getattr(net, "num_classes", 0)) if label is None else 1
-    colours = _choose_colours(net, n, colour, labels, int(seed), max(cycle, 1))
+    if offered.attributes is not None or attributes is not None:
+        return _attribute_samples(net, offered, n, label, colour, attributes, int(seed))
+    labels = _choose_labels(offered, n, label)
+    cycle = len(offered.classes) if label is None and offered.classes else 1
+    colours = _choose_colours(offered, offered.channels, n, colour, labels, int(seed), cycle)
     rng = torch.Generator(device=device).manual_seed(int(seed))
     chunks = []
     for start in range(0, n, CHUNK):
@@ -253,16 +263,21 @@ def sample(
             chunks.append(to_uint8(net.sample(min(CHUNK, n - start), part, generator=rng, colours=tint)))
     return Samples(
         np.concatenate(chunks), None if labels is None else labels.numpy().astype(np.int64),
-        None if colours is None else colours.numpy().astype(np.int64),
+        None if colours is None else colours.numpy().astype(np.int64), offered.classes, offered.colours,
     )
 
 
-def _attribute_samples(net: nn.Module, n: int, label: Labels, colour: Colours, attributes: Attributes, seed: int) -> Samples:
-    """Images from a generator conditioned on attributes (see ``sample``), with the category and colour drawn."""
-    if not int(getattr(net, "num_attributes", 0)):
+def _attribute_samples(
+    net: nn.Module, offered: Conditions, n: int, label: Labels, colour: Colours, attributes: Attributes, seed: int,
+) -> Samples:
+    """Images from a generator conditioned on attributes (see ``sample``). Each image's class is its value of
+    the vocabulary's first column (the category), its colour its value of a ``colour`` column where one exists."""
+    vocabulary = offered.attributes
+    if vocabulary is None:
         raise FashionGANError("this generator takes no attributes; one that does: fashiongan train --model cvae")
     if label is not None or colour is not None:
-        raise FashionGANError("this model takes attributes, not a label or colour: ask for e.g. category=dress, colour=navy (--attr NAME=VALUE)")
+        example = f"{vocabulary.columns[0]}={vocabulary.values[0][0]}"
+        raise FashionGANError(f"this model takes attributes, not a label or colour: ask for e.g. {example} (--attr NAME=VALUE)")
     rng = torch.Generator(device=next(net.parameters()).device).manual_seed(seed)
     named = isinstance(attributes, str) or (
         isinstance(attributes, Sequence) and all(isinstance(pair, str) for pair in attributes)
@@ -273,8 +288,10 @@ def _attribute_samples(net: nn.Module, n: int, label: Labels, colour: Colours, a
         chunks = [to_uint8(net.sample(len(part), generator=rng, attributes=part)) for part in vectors.split(CHUNK)]
     except ValueError as exc:
         raise FashionGANError(str(exc)) from None
-    labels, colours = (net.values(vectors, column) for column in ("category", "colour"))
-    return Samples(np.concatenate(chunks), *(None if v is None else v.cpu().numpy().astype(np.int64) for v in (labels, colours)))
+    columns = [vocabulary.columns[0], "colour" if "colour" in vocabulary.columns else None]
+    found = [None if column is None else net.values(vectors, column) for column in columns]
+    names = [None if column is None else vocabulary.values[vocabulary.columns.index(column)] for column in columns]
+    return Samples(np.concatenate(chunks), *(None if v is None else v.cpu().numpy().astype(np.int64) for v in found), *names)
 
 
 def resize(images: np.ndarray, size: int) -> np.ndarray:
@@ -285,11 +302,3 @@ def resize(images: np.ndarray, size: int) -> np.ndarray:
         return images
     method = Image.NEAREST if size % images.shape[1] == 0 else Image.BICUBIC
     return np.stack([np.asarray(Image.fromarray(img).resize((size, size), method)) for img in images])
-
-
-def class_names(labels: np.ndarray | None) -> list[str] | None:
-    return None if labels is None else [CLASSES[int(i)] for i in labels]
-
-
-def colour_names(colours: np.ndarray | None) -> list[str] | None:
-    return None if colours is None else [colored.colour_name(int(i)) for i in colours]

@@ -13,11 +13,10 @@ from rich.table import Table
 
 from fashiongan import classify as lib
 from fashiongan.cli.common import choice, console, err_console, parse_floats, print_json
-from fashiongan.data.fashion_mnist import CLASSES
 from fashiongan.metrics import robustness as rb
 from fashiongan.viz import plot_confusion, plot_curves
 
-app = typer.Typer(help="Train and evaluate Fashion-MNIST classifiers.", no_args_is_help=True)
+app = typer.Typer(help="Train, evaluate and apply classifiers (Fashion-MNIST's, or judges of your own catalogue).", no_args_is_help=True)
 DataDir = typer.Option(None, "--data-dir", help="Folder with the four IDX files (else FASHIONGAN_DATA, cache, Debian).")
 Checkpoint = typer.Option(..., "--checkpoint", help="Checkpoint directory or pretrained:NAME (mlp, cnn, evaluator).")
 Threads = typer.Option(
@@ -48,8 +47,10 @@ def _advance(bar: Progress):
 
 @app.command()
 def train(
-    arch: str = typer.Option(..., "--arch", help="mlp, cnn or evaluator."),
     out: Path = typer.Option(..., "--out", help="Checkpoint directory to write."),
+    arch: str = typer.Option("evaluator", "--arch", help="mlp, cnn (Fashion-MNIST only) or evaluator (any data; a judge for `evaluate --judge`)."),
+    data: Optional[str] = typer.Option(None, "--data", help="Train on your catalogue: folder:DIR (a sub-folder per class) or styles:DIR (classes: subCategory) [default: Fashion-MNIST]."),
+    size: Optional[int] = typer.Option(None, "--size", help="Pixels a side the classifier sees [default: the data's; 64 for a folder]."),
     epochs: Optional[int] = typer.Option(None, "--epochs", min=1, help="Epochs (default: the arch's packaged config)."),
     adversarial: Optional[str] = typer.Option(None, "--adversarial", help="Train on fgsm or pgd examples."),
     eps: float = typer.Option(0.1, "--eps", help="Adversarial-training epsilon, in [0, 1] pixel units."),
@@ -59,19 +60,21 @@ def train(
     data_dir: Optional[Path] = DataDir,
     as_json: bool = typer.Option(False, "--json", help="Print the result as JSON (no progress bar)."),
 ) -> None:
-    """Train a classifier through the one engine; prints the final test accuracy."""
+    """Train a classifier through the one engine; prints its accuracy on held-out images. On your own catalogue
+    (--data) it becomes the judge of the generators you train on it (`evaluate --judge`, `train --judge`)."""
     arch = choice(arch, lib.ARCHS, "arch")
     if adversarial is not None:
         adversarial = choice(adversarial, rb.ATTACKS, "attack")
     eps = rb.check_eps(eps)
     config = lib.train_config(
-        arch, epochs=epochs, adversarial=adversarial, eps=eps, seed=seed, data_dir=data_dir, limit=limit
+        arch, epochs=epochs, adversarial=adversarial, eps=eps, seed=seed, data_dir=data_dir, limit=limit, data=data, size=size,
     )
     _set_threads(threads)
     result = lib.train(config, out, progress=not as_json)
     summary = {
         "checkpoint": str(result.out),
         "arch": arch,
+        "data": data or "fashion_mnist",
         "adversarial": adversarial,
         "eps": eps if adversarial else None,
         "steps": result.steps,
@@ -93,30 +96,49 @@ def train(
 @app.command("eval")
 def evaluate(
     checkpoint: str = Checkpoint,
+    data: Optional[str] = typer.Option(None, "--data", help="Score on the held-out images of folder:DIR or styles:DIR [default: the data it was trained on]."),
     confusion: Optional[Path] = typer.Option(None, "--confusion", help="Write the confusion matrix as a PNG."),
     n: Optional[int] = typer.Option(None, "--n", min=1, help="Score only the first N test images."),
     threads: Optional[int] = Threads,
     data_dir: Optional[Path] = DataDir,
     as_json: bool = typer.Option(False, "--json", help="Print the result as JSON."),
 ) -> None:
-    """Accuracy, per-class accuracy and confusion matrix on the Fashion-MNIST test set."""
-    model, _ = lib.load_classifier(checkpoint)
-    images, labels = lib.labelled_images(data_dir, n)
+    """Accuracy, per-class accuracy and confusion matrix on held-out images, named by the classifier's classes."""
+    model, declared = lib.load_classifier(checkpoint)
+    images, labels = lib.labelled_images(data_dir, n, data=lib.held_out_data(checkpoint, declared, data))
     _set_threads(threads)
     with _progress(len(images), "eval", not as_json) as bar:
-        result = lib.evaluate(model, images, labels, on_batch=_advance(bar))
+        result = lib.evaluate(model, images, labels, on_batch=_advance(bar), classes=declared.conditions.classes)
     if confusion is not None:
-        plot_confusion(result.confusion, CLASSES, confusion, title=f"{checkpoint}: {result.accuracy:.2%}")
+        plot_confusion(result.confusion, result.classes, confusion, title=f"{checkpoint}: {result.accuracy:.2%}")
     if as_json:
         print_json({"checkpoint": checkpoint, **result.to_dict(), "confusion_png": str(confusion) if confusion else None})
         return
     table = Table("class", "accuracy", title=f"{escape(checkpoint)} on {result.count} test images")
     for name, value in result.per_class.items():
-        table.add_row(name, f"{value:.2%}")
+        table.add_row(escape(name), f"{value:.2%}")
     table.add_row("[bold]all", f"[bold]{result.accuracy:.2%}")
     console.print(table)
     if confusion is not None:
         console.print(f"wrote {escape(str(confusion))}", soft_wrap=True)
+
+
+@app.command("predict")
+def predict(
+    checkpoint: str = Checkpoint,
+    input: Path = typer.Option(..., "--input", help="An image file, or a folder of them."),
+    as_json: bool = typer.Option(False, "--json", help="Print the predictions as JSON."),
+) -> None:
+    """Name what a classifier sees in your images, in its own class names."""
+    model, declared = lib.load_classifier(checkpoint)
+    found = lib.predict_images(model, declared, lib.image_files(input))
+    if as_json:
+        print_json({"checkpoint": checkpoint, "predictions": found})
+        return
+    table = Table("file", "class", "probability", title=f"{escape(checkpoint)} on {len(found)} image{'s' * (len(found) != 1)}")
+    for row in found:
+        table.add_row(escape(row["file"]), escape(row["class"]), f"{row['probability']:.1%}")
+    console.print(table)
 
 
 def robustness(

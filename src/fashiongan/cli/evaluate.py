@@ -9,7 +9,8 @@ from typing import Any, Optional
 import typer
 from rich.table import Table
 
-from fashiongan import hub, sampling
+from fashiongan import hub, judges, sampling
+from fashiongan.declaration import declared
 from fashiongan.cli.common import console, err_console, print_json
 from fashiongan.cli import restyle
 from fashiongan.errors import FashionGANError
@@ -48,8 +49,9 @@ def evaluate(
     ),
     judge: Optional[str] = typer.Option(
         None, "--judge",
-        help="Judge checkpoint whose features define every score [default: pretrained:evaluator for grayscale "
-        "images, pretrained:colour-judge for RGB].",
+        help="Judge checkpoint whose features define every score: one trained on your catalogue (fashiongan classify "
+        "train --data ...) for its models [default: pretrained:evaluator for grayscale Fashion-MNIST, "
+        "pretrained:colour-judge for the coloured set].",
     ),
     seed: int = typer.Option(0, "--seed", help="Seed for subsets; the same seed gives the same numbers."),
     plot: Optional[Path] = typer.Option(
@@ -58,25 +60,29 @@ def evaluate(
 ) -> None:
     """FID, KID, precision/recall, Inception-style score, label and colour accuracy, all measured by one judge."""
     from fashiongan.metrics import evaluate_images, floor, judge_for, load_images, load_judge  # torchmetrics: only when scoring
-    from fashiongan.metrics.fabric import is_translation
+    from fashiongan.metrics.features import judge_conditions
     from fashiongan.metrics.inputs import channels_of
 
     if checkpoint is not None and images is not None:
         raise FashionGANError("score either --checkpoint or --images, not both")
     if checkpoint is None and images is None and not show_floor:
         raise FashionGANError("nothing to score: pass --checkpoint DIR, --images PATH (PNG folder or .npz), or --floor")
-    if checkpoint is not None and is_translation(checkpoint):  # CycleGAN: per-direction fabric and garment scores
+    kind = declared(checkpoint).kind if checkpoint is not None else None
+    if kind == "translation":  # CycleGAN: per-direction fabric and garment scores
         restyle.evaluate(checkpoint, n, judge, seed, as_json)
         return
-    if checkpoint is not None and hub.kind(hub.read_config(checkpoint)) == "colorizer":
+    if kind == "colorizer":
         _colorizer(checkpoint, checked_n(n), judge, as_json, plot)
         return
     n = checked_n(n)
     pixels, labels, colours = load_images(images) if images is not None else (None, None, None)
     if checkpoint is not None:
         n = min(n, sampling.MAX_SAMPLES)
+        judge = judge or judge_of(checkpoint)
         pixels, labels, colours = generated(checkpoint, n, seed)
     judge_net = load_judge(judge or judge_for(channels_of(pixels) if pixels is not None else 1))
+    if checkpoint is not None:
+        judges.check_fits(judge_conditions(judge_net), declared(checkpoint).conditions, judge)
     results: dict[str, dict[str, Any]] = {}
     if pixels is not None:
         if len(pixels) < n:
@@ -103,12 +109,25 @@ def evaluate(
             _print_conditions(results["images"])
 
 
+def judge_of(checkpoint: str) -> str:
+    """The shipped judge that fits a generator checkpoint (its image shape, its training data), or a one-line
+    error saying how to train one: a 64 px catalogue model is never scored by the Fashion-MNIST evaluator."""
+    shape = declared(checkpoint).conditions
+    data = hub.read_config(checkpoint).get("train_config", {}).get("data")
+    shipped = judges.for_model(shape, data)
+    if shipped is None:
+        c, s, data = shape.channels, shape.size, data or {"name": "its"}
+        raise FashionGANError(f"no shipped judge scores {checkpoint} ({c}x{s}x{s} images of {data.get('name')} data); "
+                              f"train one: {judges.train_one(data)}")
+    return shipped.source
+
+
 def generated(checkpoint: str, n: int, seed: int) -> tuple[Any, Any, Any]:
     """``n`` images from a generator checkpoint with the class (and colour) each was asked for, or None:
     conditional models cycle through their classes; colour models draw each item's colour from its
     class's prior (``auto``), as the judge's real set does, so FID compares like with like."""
     net = sampling.load_generator(checkpoint)
-    colour = "auto" if getattr(net, "num_colours", 0) else None
+    colour = "auto" if sampling.offers(net).colours is not None else None
     samples = sampling.sample(net, n=n, seed=seed, colour=colour)
     return samples.images, samples.labels, samples.colours
 

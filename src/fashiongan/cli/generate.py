@@ -76,7 +76,9 @@ def train(
     out: Optional[Path] = typer.Option(None, "--out", help="Checkpoint directory [default: runs/MODEL-TIMESTAMP, or the --resume directory]."),
     resume: Optional[Path] = typer.Option(None, "--resume", help="Continue the run in this checkpoint directory."),
     data_dir: Optional[Path] = typer.Option(None, "--data-dir", help="Folder with the Fashion-MNIST IDX files."),
-    data: Optional[str] = typer.Option(None, "--data", help="Train on this instead of the config's data: a dataset (colored, attributes, ...), folder:DIR or styles:DIR."),
+    data: Optional[str] = typer.Option(None, "--data", help="Train on this instead of the config's data: a dataset (colored, attributes, ...), folder:DIR or styles:DIR; the nets take its channels, size and classes."),
+    size: Optional[int] = typer.Option(None, "--size", help="Train at this many pixels a side (e.g. 32, 64, 128) [default: the data's; 64 for a folder or styles.csv]."),
+    judge: Optional[str] = typer.Option(None, "--judge", help="Track FID (and keep best/) with this judge: a classifier trained on the same data (fashiongan classify train --data ...)."),
     device: Optional[str] = typer.Option(None, "--device", help="cpu, cuda or auto [default: the config's, auto]."),
     threads: Optional[int] = typer.Option(None, "--threads", help="CPU threads for PyTorch [default: one per core]; 1 is much faster for small nets when other jobs share the cores."),
     quiet: bool = typer.Option(False, "--quiet", help="No progress bar."),
@@ -85,25 +87,28 @@ def train(
     """Train a model; under `torchrun --nproc_per_node=N` every process trains a slice of each batch."""
     import torch
 
-    from fashiongan.data.datasets import with_source
+    from fashiongan import objectives
     from fashiongan.sampling import config_is_generator
     from fashiongan.train import fit, load_config
-    from fashiongan.train.config import saved_config, validate
+    from fashiongan.train.config import saved_config
 
     overrides = _overrides(epochs, steps, minutes, batch_size, seed, ema, data_dir, device)
+    if judge is not None:
+        overrides.setdefault("train", {})["judge"] = judge
+    if size is not None:
+        overrides.setdefault("data", {})["size"] = size
     if threads is not None:
         if threads < 1:
             raise FashionGANError(f"--threads must be at least 1, got {threads}")
         torch.set_num_threads(threads)  # a property of the machine, not of the run: not saved, not checked on resume
     if resume is not None and model is None and config is None:
+        if data is not None or size is not None:
+            raise FashionGANError("a resumed run keeps its data; drop --data/--size (or give --model to start anew)")
         settings = saved_config(resume, overrides)  # continue exactly what the directory was trained with
     else:
         if model is None and config is None:
             raise FashionGANError("no model given; pass --model NAME (see `fashiongan models`), --config FILE or --resume DIR")
-        settings = load_config(model, config, overrides)
-    if data is not None:
-        settings.data = with_source(settings.data, data)  # the config's size and augment stay
-        validate(settings)
+        settings = load_config(model, config, overrides, data)
     if out is None:
         out = resume if resume is not None else Path("runs") / f"{settings.model if model is None else model}-{time.strftime('%Y%m%d-%H%M%S')}"
     if resume is None and (out / "config.json").exists():
@@ -129,7 +134,7 @@ def train(
     if files.get("checkpoint") and config_is_generator(settings):
         console.print(f"draw images: fashiongan sample --checkpoint {escape(str(result.out))} --out samples.png",
                       soft_wrap=True, highlight=False)
-    elif files.get("checkpoint") and "domains" in settings.objective:  # a translation model (CycleGAN)
+    elif files.get("checkpoint") and objectives.get(settings.model).kind == "translation":
         console.print(f"restyle images: fashiongan restyle --checkpoint {escape(str(result.out))} --input IMAGE "
                       f"--to {escape(str(settings.objective['domains'][1]))}", soft_wrap=True, highlight=False)
 
@@ -154,7 +159,7 @@ def _outputs(out: Path) -> dict[str, Path]:
 
 def sample(
     checkpoint: str = typer.Option(..., "--checkpoint", "-c", help="Checkpoint directory or pretrained:NAME."),
-    label: Optional[str] = typer.Option(None, "--label", help="Class name or index, e.g. sneaker or 7 (conditional models only)."),
+    label: Optional[str] = typer.Option(None, "--label", help="Class name or index, as the model names its classes: sneaker or 7 for the shipped models, gown for a model of your folder (conditional models only)."),
     colour: Optional[str] = typer.Option(None, "--colour", help="Colour name, e.g. burgundy, or auto (models that take a colour; see `fashiongan models`)."),
     attr: Optional[list[str]] = typer.Option(None, "--attr", help="NAME=VALUE, repeatable, e.g. --attr category=dress --attr colour=navy (models conditioned on attributes, the cVAEs); attributes not named are drawn from the data."),
     interpolate: Optional[int] = typer.Option(None, "--interpolate", metavar="STEPS", help="VAEs: n walks of STEPS images between two draws, a grid with a walk per row (--attr holds at both ends)."),
@@ -170,7 +175,6 @@ def sample(
     """Draw new images from a generator checkpoint, as a grid (--out) or one file per image (--out-dir);
     colour generators write RGB."""
     from fashiongan import sampling
-    from fashiongan.data.fashion_mnist import CLASSES, label_index
     from fashiongan.viz import save_grid
 
     if out is None and out_dir is None:
@@ -188,32 +192,30 @@ def sample(
 
         latent_grid(checkpoint, n, attr or [], interpolate, reconstruct, size, seed, out, out_dir, as_json)
         return
-    chosen = None if label is None else label_index(label)
-    drawn = sampling.sample(checkpoint, n=n, label=chosen, seed=seed, device=device, colour=colour, attributes=attr or None)
-    images, labels, colours = drawn.images, drawn.labels, sampling.colour_names(drawn.colours)
+    drawn = sampling.sample(checkpoint, n=n, label=label, seed=seed, device=device, colour=colour, attributes=attr or None)
+    images, names, colours = drawn.images, drawn.label_names, drawn.colour_names
     size = 2 * images.shape[1] if size is None else size
     shown = sampling.resize(images, size)
-    written: dict[str, Any] = {"n": n, "size": size, "seed": seed,
-                               "labels": None if labels is None else [CLASSES[i] for i in labels], "colours": colours}
+    written: dict[str, Any] = {"n": n, "size": size, "seed": seed, "labels": names, "colours": colours}
     if out is not None:
-        cycled = label is None and labels is not None  # classes in turn: one class per column (and a colour per row)
-        nrow = min(n, len(CLASSES)) if cycled else max(min(n, 10), math.ceil(math.sqrt(n)))
+        cycled = label is None and names is not None and not attr  # classes in turn: one class per column (and a colour per row)
+        nrow = min(n, len(drawn.classes)) if cycled else max(min(n, 10), math.ceil(math.sqrt(n)))
         path = save_grid(shown, out, nrow=nrow, scale=1)
         written["out"] = str(path)
     if out_dir is not None:
         out_dir.mkdir(parents=True, exist_ok=True)
-        names = []
+        files = []
         for i, image in enumerate(shown):
-            tags = ([] if labels is None else [CLASSES[labels[i]]]) + ([] if colours is None else [colours[i]])
+            tags = ([] if names is None else [names[i]]) + ([] if colours is None else [colours[i]])
             tag = "".join("-" + t.lower().replace("/", "-").replace(" ", "-") for t in tags)
-            names.append(out_dir / f"{i:05d}{tag}.png")
-            Image.fromarray(image).save(names[-1], format="PNG")
+            files.append(out_dir / f"{i:05d}{tag}.png")
+            Image.fromarray(image).save(files[-1], format="PNG")
         written["out_dir"] = str(out_dir)
-        written["files"] = [str(p) for p in names]
+        written["files"] = [str(p) for p in files]
     if as_json:
         print_json(written)
         return
-    what = f"{n} {'RGB ' if images.ndim == 4 else ''}image{'s' if n > 1 else ''}" + (f" of {CLASSES[chosen]}" if chosen is not None else "")
+    what = f"{n} {'RGB ' if images.ndim == 4 else ''}image{'s' if n > 1 else ''}" + (f" of {names[0]}" if label is not None else "")
     what += f" in {colours[0]}" if colour is not None and len(set(colours)) == 1 else ""
     what += f" ({', '.join(attr)})" if attr else ""
     for key in ("out", "out_dir"):

@@ -1,6 +1,10 @@
-"""`fashiongan serve`: the web app (API + one page) on the shipped weights, on this machine only by default."""
+"""`fashiongan serve`: the web app (API + one page) on the shipped weights and your own generators, on this
+machine only by default."""
 
 from __future__ import annotations
+
+from pathlib import Path
+from typing import Optional
 
 import typer
 
@@ -8,15 +12,31 @@ from fashiongan.cli.common import console
 from fashiongan.errors import FashionGANError
 
 
+def served(models: list[str]) -> dict[str, str]:
+    """``--model`` values as name -> checkpoint directory: NAME=RUN, or RUN named by its folder."""
+    found = {}
+    for text in models:
+        name, sep, source = text.partition("=")
+        name, source = (name.strip(), source.strip()) if sep else (Path(text).name, text)
+        if not name or not source:
+            raise FashionGANError(f"--model {text!r} should be RUN or NAME=RUN")
+        if not Path(source).is_dir():
+            raise FashionGANError(f"--model {text!r}: {source} is not a checkpoint directory")
+        found[name] = source
+    return found
+
+
 def serve(
     host: str = typer.Option("127.0.0.1", "--host", help="Address to bind; 0.0.0.0 exposes the app to your network."),
     port: int = typer.Option(8000, "--port", help="TCP port."),
     threads: int = typer.Option(1, "--threads", help="PyTorch threads per request; requests already run in parallel."),
+    model: Optional[list[str]] = typer.Option(None, "--model", help="Offer your generator beside the shipped ones: RUN (named by its folder) or NAME=RUN; repeatable."),
 ) -> None:
     """Serve the web app: generate, colorize, restyle, classify (with FGSM) and build lookbooks in a browser."""
     import torch
     import uvicorn
 
+    from fashiongan.lookbook import detect
     from fashiongan.serve import create_app
 
     if not 0 < port < 65536:
@@ -24,7 +44,7 @@ def serve(
     if threads < 1:
         raise FashionGANError(f"--threads must be at least 1, got {threads}")
     torch.set_num_threads(threads)
-    app = create_app()
+    app = create_app(detect().with_generators(served(model or [])))
     console.print(f"fashiongan at http://{host}:{port}/ (API docs at /docs); Ctrl+C stops it", highlight=False)
     try:
         uvicorn.run(app, host=host, port=port, log_level="warning")

@@ -8,16 +8,17 @@ folder or catalogue too large for memory streams from disk (``stream``) through 
 from __future__ import annotations
 
 import inspect
+from dataclasses import replace
 from pathlib import Path
 from typing import Any, Callable, Mapping
 
 import numpy as np
 import torch
-
 import torch.nn.functional as F
 
 from fashiongan.data import attributes, colored, fabrics, fashion_mnist, folders, pairs, streaming
 from fashiongan.data.augment import Augment
+from fashiongan.data.conditions import Conditions
 from fashiongan.data.decoded import decode_files
 from fashiongan.data.train_data import TensorDict, TrainData, resize
 from fashiongan.data.transforms import to_float
@@ -146,14 +147,30 @@ def _styles(
     eval_fraction: float = 0.1, seed: int = 0, stream: bool | str = "auto",
 ) -> TrainData:
     """``styles:DIR``: ``image`` RGB and ``attributes`` multi-hot over the ``top`` values of each chosen
-    column (plus ``other``), or over a pinned ``vocabulary`` {columns, values} (what a checkpoint stores)."""
+    column (plus ``other``), or over a pinned ``vocabulary`` {columns, values} (what a checkpoint stores);
+    ``label`` is the item's value of the first column (its class: subCategory by default). Items with no
+    value in that column's vocabulary are left out."""
     table = folders.read_styles(Path(path))
     vocab = _styles_vocabulary(table, attributes, top, other, vocabulary)
+    table = _with_class(table, vocab)
 
     def targets(rows: np.ndarray) -> TensorDict:
-        return {"attributes": torch.from_numpy(vocab.encode({c: [table.columns[c][i] for i in rows] for c in vocab.columns}))}
+        encoded = torch.from_numpy(vocab.encode({c: [table.columns[c][i] for i in rows] for c in vocab.columns}))
+        return {"attributes": encoded, "label": encoded[:, : len(vocab.values[0])].argmax(1)}
 
     return _user_images(table, size, limit, eval_fraction, seed, targets, stream)
+
+
+def _with_class(table: folders.ImageTable, vocab: folders.AttributeVocabulary) -> folders.ImageTable:
+    """``table`` less the rows whose value of the vocabulary's first column (the class) it does not hold."""
+    first = vocab.columns[0]
+    classes = folders.AttributeVocabulary((first,), vocab.values[:1])
+    known = np.flatnonzero(classes.encode({first: table.columns[first]}).sum(1) > 0)
+    if not len(known):
+        raise DataError(f"no item of {table.root} has a {first} among {', '.join(vocab.values[0])}")
+    skipped = [folders.Skipped(str(table.files[i]), f"no {first}") for i in sorted(set(range(len(table))) - set(known.tolist()))]
+    return replace(table, files=[table.files[i] for i in known], skipped=table.skipped + skipped,
+                   columns={c: [v[i] for i in known] for c, v in table.columns.items()})
 
 
 def _styles_vocabulary(
@@ -230,33 +247,64 @@ def with_source(spec: Mapping[str, Any], source: str) -> dict[str, Any]:
 
 def attribute_vocabulary(spec: Mapping[str, Any]) -> folders.AttributeVocabulary | None:
     """What each column of a dataset's ``attributes`` stands for, read without decoding an image (None: it has none)."""
-    name, path = spec.get("name", "fashion_mnist"), Path(str(spec.get("path", "")))
-    if name in folders.SOURCES and not spec.get("path"):
-        raise FashionGANError(f"dataset {name!r} needs data.path (or --data {name}:DIR)")
+    name = spec.get("name", "fashion_mnist")
     if name == "attributes":
         return attributes.vocabulary()
     if name == "folder":
-        return folders.AttributeVocabulary(("class",), (tuple(folders.read_folder(path).classes),))
+        return folders.AttributeVocabulary(("class",), (tuple(folders.read_folder(_path(spec)).classes),))
     if name == "styles":
         return _styles_vocabulary(
-            folders.read_styles(path), spec.get("attributes", STYLES_COLUMNS), spec.get("top", 20),
+            folders.read_styles(_path(spec)), spec.get("attributes", STYLES_COLUMNS), spec.get("top", 20),
             bool(spec.get("other", False)), spec.get("vocabulary"),
         )
     return None
 
 
-_CLASSES_OF_BUILT_IN = {"fashion_mnist": fashion_mnist.CLASSES, "colored": fashion_mnist.CLASSES,
-                        "attributes": fashion_mnist.CLASSES, "fabric_classes": fabrics.FABRICS}
+_NATIVE = {  # (channels, size, classes) of the built-in sets, read without loading them
+    "fashion_mnist": (1, fashion_mnist.SIZE, fashion_mnist.CLASSES), "colored": (3, fashion_mnist.SIZE, fashion_mnist.CLASSES),
+    "attributes": (3, fashion_mnist.SIZE, fashion_mnist.CLASSES), "fabrics": (3, fabrics.SIZE, None),
+    "fabric_classes": (3, fabrics.SIZE, fabrics.FABRICS),
+}
 
 
-def class_names(spec: Mapping[str, Any]) -> tuple[str, ...] | None:
-    """What each ``label`` of a dataset stands for, read without decoding an image (None: it has no labels)."""
+def conditions(spec: Mapping[str, Any]) -> Conditions:
+    """What a dataset's items are (channels, the size batches come at) and the conditions it labels them with
+    (class names, colour names, attribute vocabulary), read without decoding an image."""
+    check_spec(spec)
     name = spec.get("name", "fashion_mnist")
+    if name in folders.SOURCES:
+        channels, size, classes = int(spec.get("channels", 3)), pairs.DEFAULT_SIZE if name == "pair" else USER_IMAGE_SIZE, None
+        if name == "folder":
+            classes = tuple(folders.read_folder(_path(spec)).classes)
+    else:
+        channels, size, classes = _NATIVE[name]
+    colours = tuple(colored.colour_names()) if name in ("colored", "attributes") else None
+    vocabulary = attribute_vocabulary(spec)
+    if name == "styles":
+        classes = vocabulary.values[0]  # the first attribute column's values: subCategory's by default
+    return Conditions(channels, int(spec.get("size") or size), None if classes is None else tuple(classes), colours,
+                      vocabulary)
+
+
+def attribute_prior(spec: Mapping[str, Any]) -> dict[str, list] | None:
+    """A catalogue's attribute combinations as a conditional VAE stores its prior: {items: the on-indices of
+    each combination the data holds, weights: its share of the items}; None for the built-in sets."""
+    name = spec.get("name")
+    if name not in folders.TABLES:
+        return None
+    table = folders.read_table(f"{name}:{_path(spec)}")
+    vocab = attribute_vocabulary(spec)
     if name == "folder":
-        return tuple(folders.read_folder(Path(str(spec.get("path", "")))).classes)
-    return tuple(_CLASSES_OF_BUILT_IN[name]) if name in _CLASSES_OF_BUILT_IN else None
+        vectors = np.eye(len(table.classes), dtype=np.float32)[table.labels]
+    else:
+        table = _with_class(table, vocab)
+        vectors = vocab.encode({c: table.columns[c] for c in vocab.columns})
+    combinations, counts = np.unique(vectors, axis=0, return_counts=True)
+    return {"items": [np.flatnonzero(row).tolist() for row in combinations],
+            "weights": [round(float(c) / len(vectors), 6) for c in counts]}
 
 
-def colour_names(spec: Mapping[str, Any]) -> tuple[str, ...] | None:
-    """What each ``colour`` of a dataset stands for (the catalogue's colours), or None when it has no colour labels."""
-    return tuple(colored.colour_names()) if spec.get("name") in ("colored", "attributes") else None
+def _path(spec: Mapping[str, Any]) -> Path:
+    if not spec.get("path"):
+        raise FashionGANError(f"dataset {spec.get('name')!r} needs data.path (or --data {spec.get('name')}:DIR)")
+    return Path(str(spec["path"]))

@@ -23,6 +23,7 @@ from fashiongan.data.folders import decode
 from fashiongan.errors import DataError
 
 CACHE_FOLDER = "decoded"
+LAYOUT = 2  # how files become pixels (2: letterboxed on their backdrop); a cache of another layout is not read
 
 
 @dataclass(frozen=True)
@@ -45,7 +46,7 @@ def _key(files: list[Path], size: int) -> str:
             stamps.append((str(path.resolve()), stat.st_size, stat.st_mtime_ns))
         except OSError:
             stamps.append((str(path), -1, -1))
-    return hashlib.sha256(json.dumps([size, stamps]).encode()).hexdigest()[:32]
+    return hashlib.sha256(json.dumps([LAYOUT, size, stamps]).encode()).hexdigest()[:32]
 
 
 def _load(path: Path, count: int) -> Decoded | None:

@@ -42,6 +42,7 @@ CLASSES: tuple[str, ...] = (
     "T-shirt/top", "Trouser", "Pullover", "Dress", "Coat",
     "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot",
 )
+SIZE = 28  # pixels a side
 SPLITS = ("train", "test")
 FILES = {
     ("train", "images"): "train-images-idx3-ubyte",
@@ -198,7 +199,7 @@ def parse_idx(raw: bytes, magic: int, path: Path) -> np.ndarray:
     if len(raw) < header:
         raise DataError(f"{path} has a truncated IDX header")
     shape = struct.unpack(f">{ndim}I", raw[4:header])
-    if ndim == 3 and shape[1:] != (28, 28):
+    if ndim == 3 and shape[1:] != (SIZE, SIZE):
         raise DataError(f"{path} holds images of {shape[1]}x{shape[2]}, expected 28x28")
     expected = int(np.prod(shape))
     if len(raw) - header != expected:

@@ -72,7 +72,7 @@ def parse_source(text: str, kinds: tuple[str, ...] = SOURCES) -> tuple[str, Path
 
 def decode(path: Path, size: int | None = None) -> np.ndarray:
     """An image file as uint8 RGB (H, W, 3) through :mod:`fashiongan.images` (on black where transparent),
-    resized to size x size when given; DataError when unreadable."""
+    letterboxed to size x size when given; DataError when unreadable."""
     try:
         return pixels(images.read(path, LIMITS), size)
     except FashionGANError as exc:
@@ -80,8 +80,8 @@ def decode(path: Path, size: int | None = None) -> np.ndarray:
 
 
 def pixels(image: images.UserImage, size: int | None = None) -> np.ndarray:
-    """A user's image as uint8 RGB (H, W, 3), at size x size when given."""
-    return image.rgb if size is None or image.size == (size, size) else images.resized(image, (size, size)).rgb
+    """A user's image as uint8 RGB (H, W, 3), letterboxed to size x size when given (garments keep their shape)."""
+    return image.rgb if size is None or image.size == (size, size) else images.letterboxed(image, size)
 
 
 def images_in(directory: Path, required: bool = True) -> list[Path]:

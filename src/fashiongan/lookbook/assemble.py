@@ -15,7 +15,6 @@ from typing import Any, Callable, Mapping
 import numpy as np
 
 from fashiongan.data import colored
-from fashiongan.data.fashion_mnist import CLASSES
 from fashiongan.errors import FashionGANError
 from fashiongan.lookbook import harmony as colour_harmony
 from fashiongan.lookbook import tasks
@@ -44,6 +43,7 @@ class Outfit:
     template: str
     harmony: str | None
     pieces: list[Piece]
+    classes: tuple[str, ...]  # the generator's class names, which the pieces' labels index
     items: list[Item] = field(default_factory=list)
 
     @property
@@ -53,7 +53,7 @@ class Outfit:
         text = f"{self.template}"
         if self.harmony:
             text += f" · {self.harmony.replace('-', ' + ')}: {', '.join(colours)}"
-        fabrics = [f"{p.fabric} {CLASSES[p.label].lower()}" for p in self.pieces if p.fabric]
+        fabrics = [f"{p.fabric} {self.classes[p.label].lower()}" for p in self.pieces if p.fabric]
         if fabrics:
             text += f" · {', '.join(fabrics)}"
         return text
@@ -135,12 +135,12 @@ def _locked(manifest: Mapping[str, Any], item_id: str) -> tuple[int, dict[str, A
     raise FashionGANError(f"the manifest lists item {item_id!r} in no outfit; rebuild the lookbook without --lock")
 
 
-def _pieces(outfit: Mapping[str, Any], record: Mapping[str, Any]) -> list[Piece]:
+def _pieces(outfit: Mapping[str, Any], record: Mapping[str, Any], classes: tuple[str, ...]) -> list[Piece]:
     """The plan of a locked item's outfit, as the manifest stored it."""
     pieces = []
     for p in outfit.get("pieces", []):
         label = p.get("label") if isinstance(p, Mapping) else None
-        if not isinstance(label, int) or not 0 <= label < len(CLASSES) or not isinstance(p.get("slot"), str):
+        if not isinstance(label, int) or not 0 <= label < len(classes) or not isinstance(p.get("slot"), str):
             raise FashionGANError(f"the manifest's outfit of {record.get('id')!r} is malformed; rebuild without --lock")
         pieces.append(Piece(p["slot"], label, p.get("colour"), p.get("fabric")))
     return pieces
@@ -148,11 +148,11 @@ def _pieces(outfit: Mapping[str, Any], record: Mapping[str, Any]) -> list[Piece]
 
 def _restore(record: Mapping[str, Any], studio: Studio, models: Models, capabilities: Capabilities) -> Item:
     recipe = Recipe.from_dict(record.get("recipe", {}))
-    shipped = {g.source for g in capabilities.generators} | set(capabilities.tasks.values())
+    offered = {g.source for g in capabilities.generators} | set(capabilities.tasks.values())
     for source in filter(None, (recipe.generator, recipe.colorizer, recipe.restyler)):
-        if source not in shipped:
-            raise FashionGANError(f"locked item {record.get('id')!r} was made by {source}, which this install does not ship")
-    if not isinstance(recipe.label, int) or not 0 <= recipe.label < len(CLASSES):
+        if source not in offered:
+            raise FashionGANError(f"locked item {record.get('id')!r} was made by {source}, which this lookbook does not offer")
+    if not isinstance(recipe.label, int) or not 0 <= recipe.label < len(studio.classes):
         raise FashionGANError(f"locked item {record.get('id')!r} has no valid class in the manifest")
     item = studio.judge([recipe], regenerate([recipe], models), str(record.get("slot", "item")))[0]
     return studio.keep(item)
@@ -162,7 +162,7 @@ def _fill(name: str, drawn: tuple[str, str | None, list[Piece]], studio: Studio,
           locked: tuple[Any, Item] | None = None) -> Outfit:
     """An outfit with an item made for every piece of its plan (the locked item in its slot)."""
     template, harmony, pieces = drawn
-    outfit = Outfit(name, template, harmony, pieces)
+    outfit = Outfit(name, template, harmony, pieces, studio.classes)
     try:
         for piece in pieces:
             if locked and piece.slot == locked[0]:
@@ -211,8 +211,8 @@ def build(
     started = time.perf_counter()
     count, _ = check_outfits(outfits)
     count = min(count, MAX_OUTFITS)
-    rules = rules or load()
     capabilities = capabilities or detect()
+    rules = rules or load(classes=capabilities.generator.conditions.classes)
     models = models or Models()
     locked = _locked(*lock) if lock else None
     if seed is None:
@@ -222,7 +222,7 @@ def build(
     keep = None
     if locked:
         index, outfit, record = locked
-        keep = (min(index, count - 1), (str(outfit.get("template")), outfit.get("harmony"), _pieces(outfit, record)),
+        keep = (min(index, count - 1), (str(outfit.get("template")), outfit.get("harmony"), _pieces(outfit, record, studio.classes)),
                 record.get("slot"), _restore(record, studio, models, capabilities))
     built = []
     for k in range(count):

@@ -1,44 +1,79 @@
-"""What the shipped weights can do in this install, found once at start-up, and the nets loaded once.
+"""What the shipped weights (and a user's own models) can do in this install, found once, and the nets loaded once.
 
 The lookbook and the web app grow as models land: a task (colorize, restyle) is offered when its module
-imports and a checkpoint of its model is shipped (``pretrained:NAME`` whose config.json names that
-model); the best generator is the colour-conditional one when shipped, else a conditional grayscale one.
-Adding a task is one :data:`TASKS` entry and one adapter function in :mod:`fashiongan.lookbook.tasks`.
+imports and a checkpoint of its kind is shipped (``pretrained:NAME`` whose config.json declares it); the
+best generator is the colour-conditional one when shipped, else a conditional grayscale one. A user's
+generators join the shipped ones by name (:meth:`Capabilities.with_generators`), and a lookbook can be made
+of one of them, judged by a classifier of its classes (:meth:`Capabilities.for_outfits`). Everything is read
+from checkpoints' declarations, never from nets. Adding a task is one :data:`TASKS` entry and one adapter
+function in :mod:`fashiongan.lookbook.tasks`.
 """
 
 from __future__ import annotations
 
 import importlib
 import threading
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import lru_cache
-from typing import Any, Callable
+from pathlib import Path
+from typing import Any, Callable, Mapping
 
 from torch import nn
 
-from fashiongan import hub
+from fashiongan import hub, judges
+from fashiongan.data import fashion_mnist
+from fashiongan.data.conditions import Conditions
+from fashiongan.declaration import Declaration, declared
 from fashiongan.errors import CheckpointError, FashionGANError
 
-GRAY_JUDGE = "pretrained:evaluator"
-COLOUR_JUDGE = "pretrained:colour-judge"
-# task -> (module that implements it, config.json "model" of the checkpoints that do it)
+GRAY_JUDGE = judges.EVALUATOR
+COLOUR_JUDGE = judges.COLOUR_JUDGE
+# task -> (module that implements it, the kind of checkpoint that does it)
 TASKS: dict[str, tuple[str, str]] = {
-    "colorize": ("fashiongan.colorize", "pix2pix"),
-    "restyle": ("fashiongan.restyle", "cyclegan"),
+    "colorize": ("fashiongan.colorize", "colorizer"),
+    "restyle": ("fashiongan.restyle", "translation"),
 }
 
 
 @dataclass(frozen=True)
 class Generator:
-    """A shipped generator: its source, whether it takes a class and a colour, its channel count, and the
-    attributes it takes instead (column -> values; the cVAEs)."""
+    """A generator on offer: its ``name`` (``pretrained:NAME``, or the name a user gave their model), its
+    checkpoint ``source``, its objective and the conditions it declares (classes, colours, attributes)."""
 
+    name: str
     source: str
     model: str
-    conditional: bool
-    colour: bool
-    channels: int
-    attributes: tuple[tuple[str, tuple[str, ...]], ...] = ()
+    conditions: Conditions
+
+    @property
+    def conditional(self) -> bool:
+        return self.conditions.classes is not None
+
+    @property
+    def colour(self) -> bool:
+        return self.conditions.colours is not None
+
+    @property
+    def channels(self) -> int:
+        return self.conditions.channels
+
+    @property
+    def attributes(self) -> tuple[tuple[str, tuple[str, ...]], ...]:
+        """Column -> values of the attributes it takes instead of a class (the cVAEs)."""
+        found = self.conditions.attributes
+        return tuple(zip(found.columns, found.values)) if found else ()
+
+    @property
+    def built_in(self) -> bool:
+        """Whether it draws Fashion-MNIST's classes at 28 px: what the shipped colour and fabric models know."""
+        return self.conditions.size == fashion_mnist.SIZE and (self.conditions.classes or fashion_mnist.CLASSES) == fashion_mnist.CLASSES
+
+    def to_dict(self) -> dict[str, Any]:
+        shape = self.conditions
+        return {"name": self.name, "source": self.source, "model": self.model, "conditional": self.conditional,
+                "colour": self.colour, "channels": self.channels, "size": shape.size,
+                "classes": list(shape.classes or ()), "colours": list(shape.colours or ()),
+                "attributes": [[column, list(values)] for column, values in self.attributes]}
 
 
 @dataclass(frozen=True)
@@ -47,14 +82,25 @@ class Capabilities:
     classifiers: tuple[str, ...]  # grayscale classifiers of the ten Fashion-MNIST classes
     colour_judge: str | None
     tasks: dict[str, str] = field(default_factory=dict)  # task -> pretrained:NAME
+    default: str | None = None  # the generator outfits are made of (by name): the best shipped one when None
+    judge: str | None = None  # the judge of that generator's items: the shipped ones when None
+    notes: tuple[str, ...] = ()  # what was left out for that generator, and why
 
     @property
     def generator(self) -> Generator:
-        """The best generator for outfits: conditional, the colour one when shipped."""
-        conditional = [g for g in self.generators if g.conditional]
+        """The generator for outfits: the one chosen, else the best shipped conditional one, the colour one when shipped."""
+        if self.default is not None:
+            return self.named(self.default)
+        conditional = [g for g in self.generators if g.conditional and g.source.startswith(hub.PRETRAINED_PREFIX)]
         if not conditional:
             raise FashionGANError("no conditional generator is shipped in this install; reinstall fashiongan")
         return max(conditional, key=lambda g: (g.colour, g.channels))
+
+    def named(self, name: str) -> Generator:
+        for generator in self.generators:
+            if generator.name == name:
+                return generator
+        raise FashionGANError(f"no generator {name!r}; offered: {', '.join(g.name for g in self.generators)}")
 
     @property
     def colour_by(self) -> str | None:
@@ -72,12 +118,56 @@ class Capabilities:
         return self.tasks.get("restyle")
 
     def judge_for(self, channels: int) -> str:
-        """The colour judge for RGB items when shipped, else the evaluator (which sees their luminance)."""
+        """The chosen judge, else the colour judge for RGB items when shipped, else the evaluator (which sees
+        their luminance)."""
+        if self.judge is not None:
+            return self.judge
         return self.colour_judge if channels == 3 and self.colour_judge else GRAY_JUDGE
+
+    @property
+    def shape_judge(self) -> str:
+        """The judge whose features tell near-duplicate items apart: the chosen judge, else the evaluator."""
+        return self.judge or GRAY_JUDGE
+
+    def with_generators(self, extra: Mapping[str, str]) -> "Capabilities":
+        """These capabilities with a user's generators beside the shipped ones: name -> checkpoint directory."""
+        added = []
+        for name, source in extra.items():
+            if name in {g.name for g in self.generators}:
+                raise FashionGANError(f"two generators are named {name!r}; name yours with --model NAME=RUN")
+            found = _generator(name, source, declared(source))
+            if found is None:
+                raise FashionGANError(f"{source} holds a {declared(source).kind}, not a generator (see `fashiongan models`)")
+            added.append(found)
+        return replace(self, generators=self.generators + tuple(added))
+
+    def for_outfits(self, source: str, judge: str | None = None) -> "Capabilities":
+        """Capabilities whose outfits are made by the generator at ``source`` and judged by ``judge`` (a classifier
+        of its classes; the shipped judge when one fits). The shipped colour and fabric models apply only to items
+        they know (Fashion-MNIST's classes at 28 px); otherwise they are left out, with a note."""
+        name = source if source.startswith(hub.PRETRAINED_PREFIX) else Path(source).name
+        caps = self if any(g.name == name for g in self.generators) else self.with_generators({name: source})
+        chosen = caps.named(name)
+        if not chosen.conditional:
+            raise FashionGANError(f"{source} draws no class on request; outfits need a class-conditional generator")
+        data = hub.read_config(source).get("train_config", {}).get("data", {"name": "fashion_mnist"})
+        if judge is None and judges.for_model(chosen.conditions, data) is None:
+            raise FashionGANError(f"no shipped judge knows the classes of {source}; {judges.train_one(data)}")
+        if judge is not None:
+            found = declared(judge)
+            if found.kind != "classifier":
+                raise FashionGANError(f"--judge {judge} holds a {found.kind}, not a judge (fashiongan classify train --data ...)")
+            judges.check_fits(found.conditions, chosen.conditions, judge)
+        tasks, notes = dict(caps.tasks), []
+        if not chosen.built_in:
+            notes = [f"{task} ({source}) is left out: it knows Fashion-MNIST's items, not those of {name}"
+                     for task, source in sorted(tasks.items())]
+            tasks = {}
+        return replace(caps, default=name, judge=judge, tasks=tasks, notes=tuple(notes))
 
     def to_dict(self) -> dict[str, Any]:
         return {
-            "generators": [g.__dict__ for g in self.generators],
+            "generators": [g.to_dict() for g in self.generators],
             "classifiers": list(self.classifiers),
             "colour_judge": self.colour_judge,
             "tasks": dict(self.tasks),
@@ -92,45 +182,30 @@ def _importable(module: str) -> bool:
     return True
 
 
-def _generator(source: str, config: dict[str, Any]) -> Generator | None:
-    """The shipped checkpoint as a generator, judged by its main net built untrained (no weights read);
-    classifiers and task models are passed over unbuilt."""
-    from fashiongan import nets
-    from fashiongan.nets.gan import is_generator
-
-    if config.get("model") == "classifier" or config.get("model") in {model for _, model in TASKS.values()}:
-        return None
-    spec = config["nets"].get(config["main"], {})
-    try:
-        net = nets.build(spec["arch"], **spec.get("kwargs", {}))
-    except (CheckpointError, KeyError, TypeError):
-        return None
-    if not is_generator(net):
-        return None
-    vocabulary = getattr(net, "vocabulary", None)
-    return Generator(source, str(config.get("model", "?")), int(getattr(net, "num_classes", 0)) > 0,
-                     int(getattr(net, "num_colours", 0)) > 0, int(getattr(net, "image_shape", (1,))[0]),
-                     tuple(zip(vocabulary.columns, vocabulary.values)) if vocabulary else ())
+def _generator(name: str, source: str, found: Declaration) -> Generator | None:
+    """A checkpoint as a generator on offer, from its declaration alone (no weights read); None when it draws nothing."""
+    return Generator(name, source, found.model, found.conditions) if found.draws else None
 
 
 @lru_cache(maxsize=1)
 def detect() -> Capabilities:
     """Read every shipped checkpoint's config.json once (no weights) and sort them into capabilities."""
-    models = {}
+    found = {}
     for name in hub.shipped():
+        source = f"{hub.PRETRAINED_PREFIX}{name}"
         try:
-            models[f"{hub.PRETRAINED_PREFIX}{name}"] = hub.read_config(f"{hub.PRETRAINED_PREFIX}{name}")
+            found[source] = declared(source)
         except CheckpointError:
             continue
-    generators = tuple(filter(None, (_generator(source, config) for source, config in models.items())))
-    classifiers = tuple(s for s, c in models.items() if c.get("model") == "classifier"  # of the ten garment classes
-                        and c.get("train_config", {}).get("data", {}).get("name") == "fashion_mnist")
+    generators = tuple(filter(None, (_generator(source, source, d) for source, d in found.items())))
+    garments = Conditions(1, fashion_mnist.SIZE, fashion_mnist.CLASSES)  # of the ten garment classes, grayscale
+    classifiers = tuple(s for s, d in found.items() if d.kind == "classifier" and d.conditions == garments)
     tasks = {}
-    for task, (module, model) in TASKS.items():
-        shipped = sorted(s for s, c in models.items() if c.get("model") == model)
+    for task, (module, kind) in TASKS.items():
+        shipped = sorted(s for s, d in found.items() if d.kind == kind)
         if shipped and _importable(module):
             tasks[task] = shipped[0]
-    return Capabilities(generators, classifiers, COLOUR_JUDGE if COLOUR_JUDGE in models else None, tasks)
+    return Capabilities(generators, classifiers, COLOUR_JUDGE if COLOUR_JUDGE in found else None, tasks)
 
 
 class Models:

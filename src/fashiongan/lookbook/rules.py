@@ -15,7 +15,8 @@ from typing import Any, Mapping
 import yaml
 
 from fashiongan.data import colored
-from fashiongan.data.fashion_mnist import CLASSES, label_index
+from fashiongan.data.conditions import index_of
+from fashiongan.data.fashion_mnist import CLASSES
 from fashiongan.errors import FashionGANError
 from fashiongan.lookbook import harmony as colour_harmony
 
@@ -57,10 +58,12 @@ def default_text() -> str:
     return (resources.files("fashiongan") / "lookbook" / "rules.yaml").read_text()
 
 
-def load(path: str | Path | None = None) -> Rules:
-    """The shipped rules, with the top-level keys of ``path`` (a YAML file) replacing theirs."""
+def load(path: str | Path | None = None, classes: tuple[str, ...] = CLASSES) -> Rules:
+    """The shipped rules, with the top-level keys of ``path`` (a YAML file) replacing theirs, for a generator of
+    ``classes``. The shipped slots, outfits and fabrics name Fashion-MNIST's classes: for a generator of other
+    classes the file must give its own slots and outfits (and fabrics, if any)."""
     raw = yaml.safe_load(default_text())
-    source = DEFAULT
+    source, user = DEFAULT, {}
     if path is not None:
         path = Path(path).expanduser()
         try:
@@ -79,11 +82,20 @@ def load(path: str | Path | None = None) -> Rules:
             raise FashionGANError(f"rules file {path} should hold a mapping of {', '.join(KEYS)}")
         raw.update(user)
         source = str(path)
-    return parse(raw, source)
+    if tuple(classes) != tuple(CLASSES):
+        if not {"slots", "outfits"} <= set(user):
+            raise FashionGANError(
+                f"the shipped rules name Fashion-MNIST's classes; give a rules file (--rules) whose slots and outfits "
+                f"name the generator's: {', '.join(classes)}"
+            )
+        if "fabrics" not in user:
+            raw["fabrics"] = {}  # the shipped fabrics name Fashion-MNIST's classes
+    return parse(raw, source, tuple(classes))
 
 
-def parse(raw: Mapping[str, Any], source: str = DEFAULT) -> Rules:
-    """Check a rules mapping (as in rules.yaml) and build :class:`Rules`."""
+def parse(raw: Mapping[str, Any], source: str = DEFAULT, classes: tuple[str, ...] = CLASSES) -> Rules:
+    """Check a rules mapping (as in rules.yaml) and build :class:`Rules`; class names are those of ``classes``
+    (the generator's, in its order)."""
     where = f"rules ({source})"
     unknown = sorted(set(raw) - set(KEYS))
     if unknown:
@@ -93,11 +105,11 @@ def parse(raw: Mapping[str, Any], source: str = DEFAULT) -> Rules:
         raise FashionGANError(f"{where}: {missing[0]!r} is missing")
     confidence = _number(raw["confidence"], "confidence", where, 0.0, 1.0, low_open=True)
     distance = _number(raw["duplicate_distance"], "duplicate_distance", where, 0.0, 2.0)
-    slots = _slots(raw["slots"], where)
+    slots = _slots(raw["slots"], where, classes)
     templates = _templates(raw["outfits"], slots, where)
     palette = _palette(raw["colours"], where)
     harmonies = _harmonies(raw["harmonies"], palette, max(len(t.required) + len(t.optional) for t in templates), where)
-    fabrics = _fabrics(raw["fabrics"], where)
+    fabrics = _fabrics(raw["fabrics"], where, classes)
     return Rules(confidence, distance, slots, templates, palette, harmonies, fabrics, source, dict(raw))
 
 
@@ -118,22 +130,23 @@ def _number(value: Any, key: str, where: str, low: float, high: float, low_open:
     return float(value)
 
 
-def _class_list(value: Any, key: str, where: str) -> tuple[int, ...]:
+def _class_list(value: Any, key: str, where: str, classes: tuple[str, ...]) -> tuple[int, ...]:
     if isinstance(value, str):
         value = [value]
     if not isinstance(value, list) or not value:
-        raise FashionGANError(f"{where}: {key} lists no classes; give at least one of: {', '.join(CLASSES)}")
+        raise FashionGANError(f"{where}: {key} lists no classes; give at least one of: {', '.join(classes)}")
     out = []
     for name in value:
         try:
-            out.append(label_index(name))
+            out.append(index_of(str(name), classes, "class", "classes"))
         except FashionGANError:
-            raise FashionGANError(f"{where}: {key}: {name!r} is not a class; use one of: {', '.join(CLASSES)}") from None
+            raise FashionGANError(f"{where}: {key}: {name!r} is not a class of the generator; use one of: {', '.join(classes)}") from None
     return tuple(dict.fromkeys(out))
 
 
-def _slots(value: Any, where: str) -> dict[str, tuple[int, ...]]:
-    return {str(name): _class_list(classes, f"slot {name!r}", where) for name, classes in _mapping(value, "slots", where).items()}
+def _slots(value: Any, where: str, classes: tuple[str, ...]) -> dict[str, tuple[int, ...]]:
+    return {str(name): _class_list(listed, f"slot {name!r}", where, classes)
+            for name, listed in _mapping(value, "slots", where).items()}
 
 
 def _slot_name(name: Any, slots: Mapping[str, Any], key: str, where: str) -> str:
@@ -225,7 +238,7 @@ def _harmonies(value: Any, palette: colour_harmony.Palette, max_items: int, wher
     return tuple(found)
 
 
-def _fabrics(value: Any, where: str) -> tuple[Fabric, ...]:
+def _fabrics(value: Any, where: str, classes: tuple[str, ...]) -> tuple[Fabric, ...]:
     fabrics = []
     for name, spec in _mapping(value, "fabrics", where, allow_empty=True).items():
         key = f"fabric {name!r}"
@@ -233,6 +246,6 @@ def _fabrics(value: Any, where: str) -> tuple[Fabric, ...]:
         extra = sorted(set(spec) - {"classes", "chance"})
         if extra:
             raise FashionGANError(f"{where}: {key} has unknown key {extra[0]!r} (classes, chance)")
-        fabrics.append(Fabric(str(name), _class_list(spec.get("classes"), f"{key} classes", where),
+        fabrics.append(Fabric(str(name), _class_list(spec.get("classes"), f"{key} classes", where, classes),
                               _number(spec.get("chance", 1), f"{key} chance", where, 0.0, 1.0)))
     return tuple(fabrics)

@@ -2,10 +2,11 @@
 
 An item is made from its :class:`Recipe` alone (generator, class, seed, colour, fabric and the models
 that applied them), one image per seed, so ``regenerate(recipe)`` gives back exactly the item the
-manifest describes. A candidate is kept when the judge (the colour judge for RGB items when shipped,
-else the evaluator) gives it the asked class with at least the rules' confidence and it lies no closer
-than ``duplicate_distance`` to any item already in the lookbook: cosine distance of the grayscale judge's
-(the evaluator's) features of the items' luminance, whichever judge scored the class. So one garment in
+manifest describes. A candidate is kept when the judge (a user's judge of their generator's classes, else
+the colour judge for RGB items when shipped, else the evaluator) gives it the asked class with at least the
+rules' confidence and it lies no closer than ``duplicate_distance`` to any item already in the lookbook:
+cosine distance of the shape judge's features (a user's judge, else the evaluator's of the items' luminance),
+whichever judge scored the class. So one garment in
 two colours is one item, and the threshold is calibrated once (a colour judge's features are dominated by
 colour: real items of one class and colour lie closer there than distinct garments do in the evaluator's).
 """
@@ -22,10 +23,9 @@ import torch
 
 from fashiongan import hub, sampling
 from fashiongan.data import colored
-from fashiongan.data.fashion_mnist import CLASSES
 from fashiongan.errors import FashionGANError
 from fashiongan.lookbook import tasks
-from fashiongan.lookbook.capabilities import GRAY_JUDGE, Capabilities, Models
+from fashiongan.lookbook.capabilities import Capabilities, Models
 from fashiongan.lookbook.rules import Rules
 from fashiongan.metrics.features import judge_outputs
 
@@ -64,15 +64,12 @@ class Item:
     id: str
     slot: str
     recipe: Recipe
+    class_name: str  # its class by the generator's name for it
     image: np.ndarray
     judge: str
     confidence: float
     colour_confidence: float | None
     features: torch.Tensor
-
-    @property
-    def class_name(self) -> str:
-        return CLASSES[self.recipe.label]
 
     def record(self) -> dict[str, Any]:
         """The item as the manifest stores it."""
@@ -83,8 +80,8 @@ class Item:
                 "scores": scores, "size": list(self.image.shape)}
 
 
-def item_id(recipe: Recipe) -> str:
-    parts = [CLASSES[recipe.label], str(recipe.seed), recipe.colour or "", recipe.fabric or ""]
+def item_id(recipe: Recipe, class_name: str) -> str:
+    parts = [class_name, str(recipe.seed), recipe.colour or "", recipe.fabric or ""]
     return "-".join(re.sub(r"[^a-z0-9]+", "", p.lower()) for p in parts if p)
 
 
@@ -138,6 +135,7 @@ class Studio:
     def __init__(self, rules: Rules, capabilities: Capabilities, models: Models, seed: int) -> None:
         self.rules, self.capabilities, self.models, self.seed = rules, capabilities, models, int(seed)
         self.generator = capabilities.generator
+        self.classes = self.generator.conditions.classes or ()
         self.colour_by = capabilities.colour_by
         self._streams: dict[int, Iterator[int]] = {}
         self._spare: dict[tuple, list[Item]] = {}
@@ -162,9 +160,9 @@ class Studio:
 
     def judge(self, recipes: list[Recipe], images: np.ndarray, slot: str) -> list[Item]:
         channels = 3 if images.ndim == 4 else 1
-        source = self.capabilities.judge_for(channels)
+        source, shape_judge = self.capabilities.judge_for(channels), self.capabilities.shape_judge
         out = judge_outputs(self.models.judge(source), images)
-        shapes = out if source == GRAY_JUDGE else judge_outputs(self.models.judge(GRAY_JUDGE), images)
+        shapes = out if source == shape_judge else judge_outputs(self.models.judge(shape_judge), images)
         smoothing = label_smoothing(source)
         probs = unsmooth(out.logits.softmax(1), smoothing)
         colour_probs = unsmooth(out.colour_logits.softmax(1), smoothing) if out.colour_logits is not None else None
@@ -174,7 +172,9 @@ class Studio:
             colour_conf = None
             if colour_probs is not None and r.colour and r.colour != colored.AUTO:
                 colour_conf = float(colour_probs[i, colored.colour_index(r.colour)])
-            items.append(Item(item_id(r), slot, r, images[i], source, float(probs[i, r.label]), colour_conf, features[i]))
+            name = self.classes[r.label]
+            items.append(Item(item_id(r, name), slot, r, name, images[i], source, float(probs[i, r.label]), colour_conf,
+                              features[i]))
         return items
 
     def _fits(self, item: Item) -> bool:
@@ -207,7 +207,7 @@ class Studio:
                     item.slot = slot
                     return self.keep(item)
             if tried >= budget:
-                what = " ".join(filter(None, (colour if self.colour_by else None, fabric, CLASSES[label])))
+                what = " ".join(filter(None, (colour if self.colour_by else None, fabric, self.classes[label])))
                 raise Unmet(
                     f"no {what} out of {tried} candidates reached judge confidence {self.rules.confidence:g} "
                     "without duplicating another item; lower confidence or duplicate_distance in the rules"

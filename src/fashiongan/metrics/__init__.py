@@ -21,7 +21,7 @@ _HOMES = {
     ),
     "conditions": ("condition_scores",),
     "features": (
-        "COLOUR_JUDGE", "JUDGE", "JudgeFeatures", "extract", "judge_channels", "judge_data", "judge_fingerprint", "judge_for",
+        "COLOUR_JUDGE", "JUDGE", "JudgeFeatures", "extract", "judge_channels", "judge_conditions", "judge_data", "judge_fingerprint", "judge_for",
         "judge_name", "judge_outputs", "load_judge", "reference_features", "reference_set",
     ),
     "generative": (

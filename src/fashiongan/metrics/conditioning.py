@@ -14,6 +14,7 @@ from typing import Any
 import torch
 from torch import nn
 
+from fashiongan.data.folders import AttributeVocabulary
 from fashiongan.errors import FashionGANError
 from fashiongan.metrics.conditions import condition_scores
 
@@ -22,22 +23,24 @@ CHUNK = 500
 
 
 @torch.inference_mode()
-def attribute_accuracy(generator: nn.Module, classifier: str | Path = CLASSIFIER, n: int = 2000, seed: int = 0) -> dict[str, Any]:
+def attribute_accuracy(
+    generator: nn.Module, takes: AttributeVocabulary | None, classifier: str | Path = CLASSIFIER, n: int = 2000, seed: int = 0,
+) -> dict[str, Any]:
     """``accuracy/COLUMN`` for every column (``accuracy/category``, ``accuracy/colour``...) of ``n`` samples of a
-    loaded generator (``sampling.load_generator``), their
+    loaded generator that takes the attributes ``takes`` (its checkpoint's declaration), their
     ``exact_match`` (every value read right at 0.5), the accuracy per asked value (``conditions``: see
     :func:`value_scores`), ``n`` and the ``classifier`` that read them."""
     from fashiongan import attributes as attribute_models
     from fashiongan.objectives.attributes import probabilities, score
 
     net = generator
-    if not int(getattr(net, "num_attributes", 0)):
+    if takes is None:
         raise FashionGANError("attribute accuracy needs a generator conditioned on attributes (a cVAE)")
     model = attribute_models.load(classifier)
-    if model.vocabulary.names != net.vocabulary.names:
+    if model.vocabulary.names != takes.names:
         raise FashionGANError(
             f"the classifier {classifier} reads {', '.join(model.vocabulary.columns)}, not the generator's attributes "
-            f"({', '.join(net.vocabulary.columns)}); pass one trained on the same attribute set"
+            f"({', '.join(takes.columns)}); pass one trained on the same attribute set"
         )
     net.eval()
     rng = torch.Generator(device=next(net.parameters()).device).manual_seed(seed)

@@ -15,19 +15,28 @@ from torch import nn
 
 from fashiongan import hub
 from fashiongan.data import attributes as offline, colored, fashion_mnist as fm
+from fashiongan.data.datasets import load_training_data
+from fashiongan.data.folders import TABLES
 from fashiongan.data.transforms import to_float
+from fashiongan.declaration import declaration, declared
 from fashiongan.errors import CheckpointError, FashionGANError
 
 
-def is_vae(net: nn.Module) -> bool:
-    """Whether ``net`` is a VAE (an encoder beside its decoder, and a likelihood)."""
-    return callable(getattr(net, "encode", None)) and isinstance(getattr(net, "likelihood", None), str)
+def is_vae(config: Mapping[str, Any]) -> bool:
+    """Whether a checkpoint's config.json declares a VAE (an encoder beside its decoder)."""
+    return declaration(config).kind == "vae"
 
 
 def split_of(data: Mapping[str, Any], split: str = "test", limit: int | None = None) -> tuple[torch.Tensor, torch.Tensor | None]:
-    """(images float (N, C, 28, 28) in [-1, 1], multi-hot attributes or None) of a split of the dataset a
-    training config's ``data`` names: the offline attribute set, the coloured set or Fashion-MNIST."""
+    """(images float (N, C, H, W) in [-1, 1], multi-hot attributes or None) of a split of the dataset a
+    training config's ``data`` names: the offline attribute set, the coloured set, Fashion-MNIST, or a user's
+    catalogue (its held-out items, at the size it trained at)."""
     name = data.get("name", "fashion_mnist")
+    if name in TABLES:
+        held = load_training_data({**data, "stream": False}).eval
+        if held is None:
+            raise FashionGANError(f"{name}:{data.get('path')} holds no held-out items (data.eval_fraction 0)")
+        return held["image"][:limit], held.get("attributes", None) if held.get("attributes") is None else held["attributes"][:limit]
     if name in ("attributes", "colored"):
         mode = "catalogue" if name == "attributes" else data.get("mode", "catalogue")
         items = colored.load(split, mode, int(data.get("seed", 0)), data.get("data_dir"), limit)
@@ -46,7 +55,7 @@ def held_out_elbo(checkpoint: str | Path | hub.Checkpoint, n: int | None = None,
 
     loaded = checkpoint if isinstance(checkpoint, hub.Checkpoint) else hub.load_checkpoint(checkpoint)
     net = loaded.main
-    if not is_vae(net):
+    if not is_vae(loaded.config):
         raise CheckpointError(f"{loaded.path} holds a {loaded.config.get('model', 'unknown')!r} model, not a VAE; the ELBO needs one")
     images, found = split_of(loaded.config.get("train_config", {}).get("data", {}), "test", n)
     scores = elbo(net, images, found if net.num_attributes else None, seed=seed)
@@ -67,15 +76,18 @@ def vae_scores(checkpoint: str | Path, seed: int = 0, n: int | None = None) -> d
     nothing for other checkpoints."""
     from fashiongan.metrics.conditioning import CLASSIFIER, attribute_accuracy
 
-    loaded = hub.load_checkpoint(checkpoint, roles=[hub.read_config(checkpoint)["main"]])
-    if not is_vae(loaded.main):
+    config = hub.read_config(checkpoint)
+    if not is_vae(config):
         return {}
+    loaded = hub.load_checkpoint(checkpoint, roles=[config["main"]])
     scores = held_out_elbo(loaded, n, seed)
     found: dict[str, Any] = {
         "neg_elbo": scores["neg_elbo"], "elbo_bits_per_dim": scores["bits_per_dim"], "elbo_likelihood": scores["likelihood"],
     }
-    if loaded.main.num_attributes and CLASSIFIER[len(hub.PRETRAINED_PREFIX):] in hub.shipped():
-        accuracy = attribute_accuracy(loaded.main, seed=seed)
+    takes = declaration(config).conditions.attributes
+    shipped = CLASSIFIER[len(hub.PRETRAINED_PREFIX):] in hub.shipped()
+    if takes is not None and shipped and takes == declared(CLASSIFIER).conditions.attributes:  # a reader of its attributes
+        accuracy = attribute_accuracy(loaded.main, takes, seed=seed)
         found.update({key: value for key, value in accuracy.items() if key.startswith("accuracy/")})
         found["attribute_conditions"] = accuracy["conditions"]
     return found

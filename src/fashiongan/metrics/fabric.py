@@ -186,8 +186,3 @@ def evaluate_translation(
             direction["truth"] = {k: truth[k] for k in ("n", "fabric_accuracy", "garment_kept", "garment_agreed", "mask_iou")}
         results[f"{source.name}->{target.name}"] = direction
     return results
-
-
-def is_translation(checkpoint: str | Path) -> bool:
-    """Whether a checkpoint holds a translation model (both generators of a CycleGAN)."""
-    return {"generator_ab", "generator_ba"} <= set(hub.read_config(checkpoint).get("nets", {}))

@@ -29,43 +29,47 @@ from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
 from torch import nn
 
-from fashiongan import hub
+from fashiongan import hub, judges
 from fashiongan.atomic import atomic_write
 from fashiongan.data import colored
 from fashiongan.data import fashion_mnist as fm
+from fashiongan.data.conditions import Conditions
+from fashiongan.data.datasets import conditions, load_training_data
+from fashiongan.data.folders import TABLES
+from fashiongan.declaration import declaration
 from fashiongan.errors import CheckpointError, FashionGANError
 from fashiongan.metrics.conditions import vocabulary
 from fashiongan.metrics.inputs import SIZE, check_images, judge_input
 
-JUDGE = "pretrained:evaluator"
-COLOUR_JUDGE = "pretrained:colour-judge"
+JUDGE, COLOUR_JUDGE = judges.EVALUATOR, judges.COLOUR_JUDGE
 BATCH_SIZE = 500
-_JUDGES = {1: JUDGE, 3: COLOUR_JUDGE}
-_DEFAULT_DATA = {1: {"name": "fashion_mnist"}, 3: {"name": "colored", "mode": "catalogue", "seed": 0}}
 
 
 def judge_for(channels: int) -> str:
     """The shipped judge for images of ``channels`` channels: the evaluator (1) or the colour judge (3)."""
-    if channels not in _JUDGES:
-        raise FashionGANError(f"no judge scores {channels}-channel images; give grayscale (1) or RGB (3) images")
-    return _JUDGES[channels]
+    return judges.for_channels(channels).source
 
 
 def load_judge(source: str | Path | None = JUDGE) -> nn.Module:
     """The judge checkpoint that scores images (``pretrained:evaluator`` unless told otherwise), in eval mode.
 
-    The module remembers where it came from (``judge_source``) and the data it was trained on
-    (``judge_data``, from config.json), which is the real set it scores against.
+    The module remembers where it came from (``judge_source``), the data it was trained on (``judge_data``,
+    from config.json), which is the real set it scores against, and what its checkpoint declares
+    (``judge_conditions``: the image shape it takes, its class and colour names).
     """
     source = JUDGE if source is None else source
     try:
         checkpoint = hub.load_checkpoint(source)
+        declared = declaration(checkpoint.config, source)
     except CheckpointError as exc:
         raise CheckpointError(
             f"cannot load the judge {source} ({exc}); pass a trained evaluator or colour judge checkpoint (--judge DIR)"
         ) from exc
+    if declared.kind != "classifier":
+        raise CheckpointError(f"{source} holds a {declared.kind}, not a judge; train one with fashiongan classify train --data ...")
     judge = check_judge(checkpoint.main, str(source))
     judge.judge_source = str(source)
+    judge.judge_conditions = declared.conditions
     data = checkpoint.config.get("train_config", {}).get("data")
     if isinstance(data, Mapping) and isinstance(data.get("name"), str):
         judge.judge_data = dict(data)
@@ -93,23 +97,24 @@ def judge_name(judge: nn.Module) -> str:
 
 
 def judge_data(judge: nn.Module) -> dict[str, Any]:
-    """The dataset spec of a judge's real data: from its checkpoint, else the default for its channel count."""
-    return dict(getattr(judge, "judge_data", None) or _DEFAULT_DATA[judge_channels(judge)])
+    """The dataset spec of a judge's real data: from its checkpoint, else the shipped judge's for its channels."""
+    return dict(getattr(judge, "judge_data", None) or judges.for_channels(judge_channels(judge)).data)
+
+
+def judge_conditions(judge: nn.Module) -> Conditions:
+    """What a judge takes and names: its checkpoint's declaration, else (a judge built in memory) its data's."""
+    found = getattr(judge, "judge_conditions", None)
+    return found if isinstance(found, Conditions) else conditions(judge_data(judge))
 
 
 def judge_classes(judge: nn.Module, outputs: int) -> list[str]:
-    """The names of the judge's ``outputs`` classes: its data's, in label order (the indices as text when its
-    data names none)."""
-    from fashiongan.data.datasets import class_names
-
-    return vocabulary(class_names(judge_data(judge)), outputs)
+    """The names of the judge's ``outputs`` classes, in label order (the indices as text when it names none)."""
+    return vocabulary(judge_conditions(judge).classes, outputs)
 
 
 def judge_colours(judge: nn.Module, outputs: int) -> list[str]:
     """The names of the ``outputs`` colours the judge's colour head reads, in index order."""
-    from fashiongan.data.datasets import colour_names
-
-    return vocabulary(colour_names(judge_data(judge)), outputs)
+    return vocabulary(judge_conditions(judge).colours, outputs)
 
 
 def judge_fingerprint(judge: nn.Module) -> str:
@@ -128,8 +133,8 @@ def check_compatible(judge: nn.Module, images: torch.Tensor) -> None:
 
 
 def _prepare(images: torch.Tensor, judge: nn.Module) -> torch.Tensor:
-    """A checked batch -> float (N, judge's channels, 28, 28) on the judge's device and in its dtype."""
-    x = judge_input(images, judge_channels(judge), SIZE)
+    """A checked batch -> float (N, judge's channels, size, size) on the judge's device and in its dtype."""
+    x = judge_input(images, judge_channels(judge), judge_conditions(judge).size)
     parameter = next(judge.parameters())
     return x.to(parameter.device, parameter.dtype)
 
@@ -210,7 +215,7 @@ class JudgeFeatures(nn.Module):
             raise ValueError(f"output must be 'features' or 'logits', not {output!r}")
         self.judge = copy.deepcopy(check_judge(judge)).eval().requires_grad_(False)
         self.output = output
-        self.num_features = int(self(torch.zeros(2, judge_channels(judge), SIZE, SIZE)).shape[1])
+        self.num_features = int(self(torch.zeros(2, judge_channels(judge), SIZE, SIZE)).shape[1])  # _prepare resizes
 
     def train(self, mode: bool = True) -> "JudgeFeatures":
         super().train(mode)
@@ -244,6 +249,10 @@ def reference_set(judge: nn.Module, split: str = "test") -> RealSet:
         mode, seed = spec.get("mode", "catalogue"), int(spec.get("seed", 0))
         data = colored.load(split, mode, seed)
         return RealSet(f"coloured fashion-mnist ({mode}, seed {seed}) {split}", data.images, data.labels, data.colours)
+    if name in TABLES:  # a user's catalogue: every item it holds, at the judge's size, whatever the split
+        loaded = load_training_data({**spec, "size": judge_conditions(judge).size, "eval_fraction": 0.0, "stream": False})
+        images = loaded.train["image"].add(1).mul(127.5).round().clamp(0, 255).to(torch.uint8).numpy()
+        return RealSet(f"{name}:{spec.get('path')} ({len(images)} items)", images, loaded.train["label"].numpy(), None)
     raise FashionGANError(
         f"{judge_name(judge)} was trained on dataset {name!r}, which has no built-in reference set; "
         "pass reference images instead"

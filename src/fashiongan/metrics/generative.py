@@ -24,11 +24,12 @@ from torchmetrics.image.fid import FrechetInceptionDistance
 from torchmetrics.image.inception import InceptionScore
 from torchmetrics.image.kid import KernelInceptionDistance
 
+from fashiongan.data.fashion_mnist import CLASSES
 from fashiongan.errors import FashionGANError
 from fashiongan.metrics.conditions import condition_scores
 from fashiongan.metrics.features import (
-    check_compatible, extract, judge_classes, judge_colours, judge_fingerprint, judge_for, judge_name, judge_outputs,
-    load_judge, progress_bar, reference_features, reference_set,
+    check_compatible, extract, judge_classes, judge_colours, judge_conditions, judge_fingerprint, judge_for, judge_name,
+    judge_outputs, load_judge, progress_bar, reference_features, reference_set,
 )
 from fashiongan.metrics.inputs import MAX_FLOOR, MIN_IMAGES, check_colours, check_images, check_labels
 
@@ -189,7 +190,8 @@ def evaluate_images(
     cannot be downloaded. Returns plain numbers, ready for JSON.
     """
     x = check_images(images)
-    y = check_labels(labels, len(x))
+    judge = _judge(judge, x.shape[1])
+    y = check_labels(labels, len(x), classes=judge_conditions(judge).classes or CLASSES)
     c = check_colours(colours, len(x))
     if len(x) < MIN_IMAGES:
         raise FashionGANError(f"need at least {MIN_IMAGES} images to score, got {len(x)}")
@@ -199,7 +201,6 @@ def evaluate_images(
             raise FashionGANError(f"n={n} must lie between {MIN_IMAGES} and the {len(x)} images given")
         keep = np.sort(rng.choice(len(x), n, replace=False))
         x, y, c = x[torch.as_tensor(keep)], (None if y is None else y[keep]), (None if c is None else c[keep])
-    judge = _judge(judge, x.shape[1])
     check_compatible(judge, x)
     if c is not None and not callable(getattr(judge, "colour_head", None)):
         raise FashionGANError(f"colour accuracy needs the colour judge; {judge_name(judge)} names no colours")

@@ -95,9 +95,13 @@ def to_unit(images: np.ndarray | torch.Tensor, what: str = "images") -> torch.Te
     return x.float() / 255 if x.dtype == torch.uint8 else (x + 1) / 2
 
 
-def check_labels(labels: np.ndarray | torch.Tensor | None, n: int, what: str = "labels") -> np.ndarray | None:
-    """``labels`` as int64 (N,), checked to be integers in 0-9 and one per image; None passes through."""
-    return _check_indices(labels, n, len(CLASSES), what, "the Fashion-MNIST classes", "label")
+def check_labels(
+    labels: np.ndarray | torch.Tensor | None, n: int, what: str = "labels", classes: tuple[str, ...] = CLASSES,
+) -> np.ndarray | None:
+    """``labels`` as int64 (N,), checked to be indices of ``classes`` (the judge's; Fashion-MNIST's ten unless
+    told), one per image; None passes through."""
+    meaning = "the Fashion-MNIST classes" if tuple(classes) == tuple(CLASSES) else "the judge's classes"
+    return _check_indices(labels, n, len(classes), what, meaning, "label")
 
 
 def check_colours(

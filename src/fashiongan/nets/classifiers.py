@@ -1,6 +1,7 @@
-"""Fashion-MNIST classifiers: the two source architectures and the evaluator, our fixed judge.
+"""Classifiers: the two source architectures (Fashion-MNIST's, 1 x 28 x 28 -> 10) and the evaluator, our
+fixed judge, which also takes a user's catalogue at its own channels, size and classes.
 
-All take images as float (N, 1, 28, 28) in [-1, 1] and return logits (N, 10).
+All take images as float (N, C, H, W) in [-1, 1] and return logits (N, classes).
 """
 
 from __future__ import annotations
@@ -53,17 +54,27 @@ def _conv_block(c_in: int, c_out: int) -> nn.Sequential:
 
 @register("evaluator")
 class Evaluator(nn.Module):
-    """A VGG-style judge; ``features`` (the penultimate layer) feeds FID/KID, the logits give label accuracy."""
+    """A VGG-style judge; ``features`` (the penultimate layer) feeds FID/KID, the logits give label accuracy.
 
-    def __init__(self, width: int = 32, feature_dim: int = 256, dropout: float = 0.4) -> None:
+    Fashion-MNIST's by default (1 channel, 28 px, ten classes); a judge of a user's catalogue takes its
+    ``channels``, ``size`` and ``classes`` (training fits them to the data). Above 28 px the last stage is
+    average-pooled to 3x3, so the feature layer keeps its size."""
+
+    def __init__(
+        self, width: int = 32, feature_dim: int = 256, dropout: float = 0.4, classes: int = NUM_CLASSES,
+        channels: int = 1, size: int = 28,
+    ) -> None:
         super().__init__()
-        self.feature_dim = feature_dim
+        if size < 24:
+            raise ValueError(f"the evaluator needs images of at least 24 px, got {size}")
+        self.feature_dim, self.in_channels = feature_dim, channels
+        blocks = [_conv_block(channels, width), _conv_block(width, 2 * width), _conv_block(2 * width, 4 * width)]  # 28->14->7->3
+        pool = [] if size == 28 else [nn.AdaptiveAvgPool2d(3)]
         self.body = nn.Sequential(
-            _conv_block(1, width), _conv_block(width, 2 * width), _conv_block(2 * width, 4 * width),  # 28->14->7->3
-            nn.Flatten(),
+            *blocks, *pool, nn.Flatten(),
             nn.Linear(4 * width * 9, feature_dim, bias=False), nn.BatchNorm1d(feature_dim), nn.ReLU(inplace=True),
         )
-        self.head = nn.Sequential(nn.Dropout(dropout), nn.Linear(feature_dim, NUM_CLASSES))
+        self.head = nn.Sequential(nn.Dropout(dropout), nn.Linear(feature_dim, classes))
 
     def features(self, x: torch.Tensor) -> torch.Tensor:
         return self.body(x)

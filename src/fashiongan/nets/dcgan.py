@@ -1,12 +1,14 @@
 """The conv backbone every GAN of pytorch-generative-model-collections shares (the infoGAN paper's MNIST
-nets), sized for 28x28, so the variants differ only in their objective:
+nets), at 28x28, so the variants differ only in their objective:
 
   G: FC1024_BR - FC7x7x128_BR - (64)4dc2s_BR - (1)4dc2s_Tanh
   D: (64)4c2s_L - (128)4c2s_BL - FC1024_BL - FC(outputs)        (logits; L = LeakyReLU 0.2)
   autoencoder D (BEGAN, EBGAN): (64)4c2s_R - FC(code) - FC64x14x14[_BR] - (1)4dc2s
 
 ``width`` scales the channels (64 -> 128) and ``hidden`` the fully connected layer; ``channels`` is the
-image's (1 grey, 3 RGB), and a generator's ``num_colours`` > 0 conditions it on a colour as well.
+image's (1 grey, 3 RGB), and a generator's ``num_colours`` > 0 conditions it on a colour as well. ``size``
+other than 28 adds stride-2 stages (nets/sizing.py: 64 px starts at 4x4 and has four), channels doubling
+towards the small end up to 8x ``width``.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from torch import nn
 
 from fashiongan.nets.gan import Generator, init_normal, label_planes
 from fashiongan.nets.registry import register
+from fashiongan.nets.sizing import plan, widths
 
 NORMS = ("batch", "layer", "none")
 
@@ -34,23 +37,25 @@ def _norm(kind: str, channels: int, spatial: bool) -> nn.Module:
 class DCGANGenerator(Generator):
     def __init__(
         self, z_dim: int = 62, num_classes: int = 0, noise: str = "uniform", continuous_codes: int = 0,
-        width: int = 64, hidden: int = 1024, channels: int = 1, num_colours: int = 0,
+        width: int = 64, hidden: int = 1024, channels: int = 1, num_colours: int = 0, size: int = 28,
     ) -> None:
         super().__init__(z_dim, num_classes, noise, continuous_codes, num_colours)
-        self.width = width
-        self.image_shape = (channels, 28, 28)
+        self.start, stages = plan(size)
+        self.top = widths(width, stages)[::-1]  # channels from the start (7x7 at 28 px: 2w) up to the last stage (w)
+        self.image_shape = (channels, size, size)
+        cells = self.top[0] * self.start**2
         self.fc = nn.Sequential(
             nn.Linear(z_dim + num_classes + num_colours, hidden), nn.BatchNorm1d(hidden), nn.ReLU(),
-            nn.Linear(hidden, 2 * width * 7 * 7), nn.BatchNorm1d(2 * width * 7 * 7), nn.ReLU(),
+            nn.Linear(hidden, cells), nn.BatchNorm1d(cells), nn.ReLU(),
         )
-        self.deconv = nn.Sequential(
-            nn.ConvTranspose2d(2 * width, width, 4, 2, 1), nn.BatchNorm2d(width), nn.ReLU(),   # 7 -> 14
-            nn.ConvTranspose2d(width, channels, 4, 2, 1), nn.Tanh(),                           # 14 -> 28
-        )
+        layers: list[nn.Module] = []
+        for c_in, c_out in zip(self.top, self.top[1:]):
+            layers += [nn.ConvTranspose2d(c_in, c_out, 4, 2, 1), nn.BatchNorm2d(c_out), nn.ReLU()]  # each doubles the size
+        self.deconv = nn.Sequential(*layers, nn.ConvTranspose2d(self.top[-1], channels, 4, 2, 1), nn.Tanh())
         init_normal(self)
 
     def forward(self, z: torch.Tensor, labels: torch.Tensor | None = None, colours: torch.Tensor | None = None) -> torch.Tensor:
-        return self.deconv(self.fc(self.condition(z, labels, colours)).view(-1, 2 * self.width, 7, 7))
+        return self.deconv(self.fc(self.condition(z, labels, colours)).view(-1, self.top[0], self.start, self.start))
 
 
 @register("dcgan_discriminator")
@@ -60,14 +65,18 @@ class DCGANDiscriminator(nn.Module):
 
     def __init__(
         self, outputs: int = 1, num_classes: int = 0, width: int = 64, hidden: int = 1024, norm: str = "batch", channels: int = 1,
+        size: int = 28,
     ) -> None:
         super().__init__()
         self.num_classes = num_classes
+        start, stages = plan(size)
+        chans = widths(width, stages)
+        layers: list[nn.Module] = [nn.Conv2d(channels + num_classes, chans[0], 4, 2, 1), nn.LeakyReLU(0.2)]  # 28 -> 14
+        for c_in, c_out in zip(chans, chans[1:]):
+            layers += [nn.Conv2d(c_in, c_out, 4, 2, 1), _norm(norm, c_out, True), nn.LeakyReLU(0.2)]     # 14 -> 7
         self.net = nn.Sequential(
-            nn.Conv2d(channels + num_classes, width, 4, 2, 1), nn.LeakyReLU(0.2),                     # 28 -> 14
-            nn.Conv2d(width, 2 * width, 4, 2, 1), _norm(norm, 2 * width, True), nn.LeakyReLU(0.2),   # 14 -> 7
-            nn.Flatten(),
-            nn.Linear(2 * width * 7 * 7, hidden), _norm(norm, hidden, False), nn.LeakyReLU(0.2),
+            *layers, nn.Flatten(),
+            nn.Linear(chans[-1] * start**2, hidden), _norm(norm, hidden, False), nn.LeakyReLU(0.2),
             nn.Linear(hidden, outputs),
         )
         init_normal(self)

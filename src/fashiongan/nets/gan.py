@@ -139,11 +139,6 @@ def _check_indices(values, n: int, words: tuple[str, str, str, str], size: int) 
     return values
 
 
-def is_generator(net: nn.Module) -> bool:
-    """Whether ``net`` offers the generator interface (``z_dim``, ``num_classes``, ``sample``)."""
-    return isinstance(getattr(net, "z_dim", None), int) and callable(getattr(net, "sample", None))
-
-
 def label_planes(images: torch.Tensor, labels: torch.Tensor, num_classes: int) -> torch.Tensor:
     """Images with one constant plane per class appended (one-hot labels as channels: CGAN's D)."""
     planes = F.one_hot(labels, num_classes).to(images.dtype)[:, :, None, None]

@@ -5,9 +5,12 @@ One net holds both halves, so a checkpoint reconstructs and interpolates as well
 (the decoder's mean) and ``sample(n, generator=..., attributes=...)`` draws z ~ N(0, I).
 
 ``attribute_set`` names what the net is conditioned on: ``offline``, the offline attribute set's 30
-multi-hot outputs (category, group, colour, tone), or None (unconditional). The set's prior travels in
-the checkpoint as buffers, so a request naming some columns ("colour=navy") is completed by a draw among
-the items the data holds that agree with it, and a request naming none draws items as the data has them.
+multi-hot outputs (category, group, colour, tone), or None. A user's catalogue brings its own instead:
+``vocabulary`` ({columns, values}, from its folder names or styles.csv) and ``prior`` ({items: the on-indices
+of each attribute combination the data holds, weights: its share}), both written by training from the data.
+The prior travels in the checkpoint as buffers, so a request naming some columns ("colour=navy") is
+completed by a draw among the items the data holds that agree with it, and a request naming none draws
+items as the data has them. ``size`` other than 28 adds stride-2 stages (nets/sizing.py).
 
 ``likelihood`` is the decoder's distribution over pixels: ``bernoulli`` (the third source's binary
 cross-entropy on [0, 1] intensities) or ``logistic`` (a discretised logistic per sub-pixel with a learned
@@ -42,8 +45,9 @@ from fashiongan.data import attributes as offline
 from fashiongan.data.folders import AttributeVocabulary
 from fashiongan.nets.gan import Generator
 from fashiongan.nets.registry import register
+from fashiongan.nets.sizing import plan, widths
 
-SIZE = 28
+SOURCE_SIZE = 28  # the third source's net is for 28 px only
 LIKELIHOODS = ("bernoulli", "logistic")
 LOG_VAR_BOUND = 10.0  # posterior log-variances are softly kept in (-10, 10): an encoder that blows up at a
                       # high learning rate (log-variance 100, codes of 1e20) can then not make the loss infinite
@@ -52,13 +56,24 @@ ATTRIBUTE_SETS: dict[str, tuple[Callable[[], AttributeVocabulary], Callable[[], 
 }
 
 
+def _catalogue_prior(vocabulary: AttributeVocabulary, prior: dict | None) -> tuple[np.ndarray, np.ndarray]:
+    """A catalogue's prior as (multi-hot vectors (K, A), weights (K,)) from its stored {items, weights}."""
+    if not isinstance(prior, dict) or not prior.get("items") or len(prior["items"]) != len(prior.get("weights", ())):
+        raise ValueError("a vocabulary needs its prior: {items: [[on-indices], ...], weights: [share, ...]} of equal length")
+    vectors = np.zeros((len(prior["items"]), len(vocabulary.names)), dtype=np.float32)
+    for row, on in enumerate(prior["items"]):
+        vectors[row, list(on)] = 1
+    return vectors, np.asarray(prior["weights"], dtype=np.float32)
+
+
 class VAE(Generator):
     """What both VAEs share: conditions, the prior over attribute vectors, sampling; subclasses build
     ``_encode(images, attributes) -> (N, 2 z_dim)`` and ``decode(z, attributes) -> logits (N, C, 28, 28)``."""
 
     def __init__(
         self, z_dim: int, channels: int, attribute_set: str | None, likelihood: str, conditional_prior: bool = False,
-        prior_hidden: int = 128, temperature: float = 1.0,
+        prior_hidden: int = 128, temperature: float = 1.0, size: int = 28, vocabulary: dict | None = None,
+        prior: dict | None = None,
     ) -> None:
         super().__init__(z_dim)
         if not 0 < temperature <= 1:
@@ -68,10 +83,15 @@ class VAE(Generator):
             raise ValueError(f"likelihood must be one of {', '.join(LIKELIHOODS)}, got {likelihood!r}")
         if attribute_set is not None and attribute_set not in ATTRIBUTE_SETS:
             raise ValueError(f"attribute_set must be one of {', '.join(ATTRIBUTE_SETS)} or None, got {attribute_set!r}")
-        self.image_shape = (channels, SIZE, SIZE)
+        if attribute_set is not None and vocabulary is not None:
+            raise ValueError("give attribute_set (a built-in set) or vocabulary (a catalogue's), not both")
+        self.image_shape = (channels, size, size)
         self.likelihood, self.attribute_set = likelihood, attribute_set
+        self._vocabulary = AttributeVocabulary.from_dict(vocabulary) if vocabulary is not None else None
         with torch.device("cpu"):  # the prior is data, computed on the CPU even when the net is built elsewhere (meta)
-            vectors, weights = ATTRIBUTE_SETS[attribute_set][1]() if attribute_set else (np.zeros((0, 0)), np.zeros(0))
+            vectors, weights = (ATTRIBUTE_SETS[attribute_set][1]() if attribute_set
+                                else _catalogue_prior(self._vocabulary, prior) if vocabulary is not None
+                                else (np.zeros((0, 0)), np.zeros(0)))
         self.register_buffer("prior_vectors", torch.as_tensor(vectors, dtype=torch.float32))
         self.register_buffer("prior_weights", torch.as_tensor(weights, dtype=torch.float32))
         self.num_attributes = int(self.prior_vectors.shape[1])
@@ -95,7 +115,7 @@ class VAE(Generator):
 
     @property
     def vocabulary(self) -> AttributeVocabulary | None:
-        return ATTRIBUTE_SETS[self.attribute_set][0]() if self.attribute_set else None
+        return ATTRIBUTE_SETS[self.attribute_set][0]() if self.attribute_set else self._vocabulary
 
     def _checked(self, attributes: torch.Tensor | None, n: int) -> torch.Tensor | None:
         """``attributes``, after checking they are given, one row per item, exactly when the net takes them."""
@@ -223,7 +243,7 @@ class SourceVAE(VAE):
     ) -> None:
         super().__init__(z_dim, channels, attribute_set, likelihood, conditional_prior, temperature=temperature)
         blocks: list[nn.Module] = []
-        side, c_in = SIZE, channels
+        side, c_in = SOURCE_SIZE, channels
         for c_out in filters:
             blocks += [nn.BatchNorm2d(c_in), nn.Conv2d(c_in, c_out, 3, padding=1), nn.SELU(), nn.MaxPool2d(3, 2, 1)]
             side, c_in = (side - 1) // 2 + 1, c_out
@@ -234,7 +254,7 @@ class SourceVAE(VAE):
         )
         self.decoder = nn.Sequential(
             nn.Linear(z_dim + self.num_attributes, narrow), nn.SELU(), nn.Linear(narrow, wide), nn.SELU(),
-            nn.Linear(wide, channels * SIZE * SIZE),
+            nn.Linear(wide, channels * SOURCE_SIZE * SOURCE_SIZE),
         )
 
     def _encode(self, images: torch.Tensor, attributes: torch.Tensor | None) -> torch.Tensor:
@@ -248,29 +268,31 @@ class SourceVAE(VAE):
 class ConvVAE(VAE):
     def __init__(
         self, z_dim: int = 32, channels: int = 3, attribute_set: str | None = "offline", likelihood: str = "logistic",
-        width: int = 32, hidden: int = 256, conditional_prior: bool = True, temperature: float = 1.0,
+        width: int = 32, hidden: int = 256, conditional_prior: bool = True, temperature: float = 1.0, size: int = 28,
+        vocabulary: dict | None = None, prior: dict | None = None,
     ) -> None:
-        super().__init__(z_dim, channels, attribute_set, likelihood, conditional_prior, hidden, temperature)
-        self.width = width
+        super().__init__(z_dim, channels, attribute_set, likelihood, conditional_prior, hidden, temperature, size,
+                         vocabulary, prior)
+        self.start, stages = plan(size)
+        down = widths(width, stages, cap=4)  # [w, 2w] at 28 px: 28 -> 14 -> 7
+        self.top = down[-1]
         a = self.num_attributes
-        self.features = nn.Sequential(
-            nn.Conv2d(channels, width, 4, 2, 1), nn.SiLU(),        # 28 -> 14
-            nn.Conv2d(width, 2 * width, 4, 2, 1), nn.SiLU(),       # 14 -> 7
-            nn.Flatten(),
-        )
-        self.encoder_head = nn.Sequential(nn.Linear(2 * width * 49 + a, hidden), nn.SiLU(), nn.Linear(hidden, 2 * z_dim))
-        self.decoder_fc = nn.Sequential(
-            nn.Linear(z_dim + a, hidden), nn.SiLU(), nn.Linear(hidden, 2 * width * 49), nn.SiLU(),
-        )
-        self.decoder_conv = nn.Sequential(
-            nn.ConvTranspose2d(2 * width, width, 4, 2, 1), nn.SiLU(),   # 7 -> 14
-            nn.ConvTranspose2d(width, width, 4, 2, 1), nn.SiLU(),       # 14 -> 28
-            nn.Conv2d(width, channels, 3, 1, 1),
-        )
+        layers: list[nn.Module] = []
+        for c_in, c_out in zip([channels, *down], down):
+            layers += [nn.Conv2d(c_in, c_out, 4, 2, 1), nn.SiLU()]
+        self.features = nn.Sequential(*layers, nn.Flatten())
+        cells = self.top * self.start**2
+        self.encoder_head = nn.Sequential(nn.Linear(cells + a, hidden), nn.SiLU(), nn.Linear(hidden, 2 * z_dim))
+        self.decoder_fc = nn.Sequential(nn.Linear(z_dim + a, hidden), nn.SiLU(), nn.Linear(hidden, cells), nn.SiLU())
+        up = [*down[::-1], width]  # 7 -> 14 -> 28, ending at ``width`` channels
+        layers = []
+        for c_in, c_out in zip(up, up[1:]):
+            layers += [nn.ConvTranspose2d(c_in, c_out, 4, 2, 1), nn.SiLU()]
+        self.decoder_conv = nn.Sequential(*layers, nn.Conv2d(width, channels, 3, 1, 1))
 
     def _encode(self, images: torch.Tensor, attributes: torch.Tensor | None) -> torch.Tensor:
         return self.encoder_head(self._join(self.features(images), attributes))
 
     def decode(self, z: torch.Tensor, attributes: torch.Tensor | None = None) -> torch.Tensor:
         h = self.decoder_fc(self._join(z, attributes))
-        return self.decoder_conv(h.view(-1, 2 * self.width, 7, 7))
+        return self.decoder_conv(h.view(-1, self.top, self.start, self.start))

@@ -107,12 +107,14 @@ def create_app(capabilities: Optional[Capabilities] = None, models: Optional[Mod
     fabrics = tasks.fabrics(nets.task("restyle", caps.restyler)) if caps.restyler else ()
     GenerateRequest = schemas.generate_request(caps)
     Classifier = Literal[tuple(caps.classifiers)]  # type: ignore[valid-type]
-    ClassName = Literal[tuple(CLASSES)]  # type: ignore[valid-type]
+    ClassName = Literal[tuple(CLASSES)]  # type: ignore[valid-type]  # of the Fashion-MNIST test items
     Colour = Literal[tuple(colored.colour_names() + [colored.AUTO])]  # type: ignore[valid-type]
 
     @asynccontextmanager
     async def lifespan(_: FastAPI):
-        nets.generator(caps.generator.source)  # the first request should not pay for loading
+        for generator in caps.generators:  # the first request should not pay for loading
+            if not generator.source.startswith("pretrained:") or generator is caps.generator:
+                nets.generator(generator.source)
         for source in caps.classifiers:
             nets.classifier(source)
         yield
@@ -154,9 +156,10 @@ def create_app(capabilities: Optional[Capabilities] = None, models: Optional[Mod
 
     @app.get("/api/info")
     def info() -> dict[str, Any]:
-        """What this install can do: shipped generators, classifiers, tasks, classes, colours, fabrics, limits."""
+        """What this install can do: generators (shipped and served) with the classes, colours and attributes each
+        takes, classifiers, tasks, the test items' classes, the catalogue's colours, fabrics, limits."""
         return {
-            "version": __version__, **caps.to_dict(), "default_generator": caps.generator.source, "fabrics": list(fabrics),
+            "version": __version__, **caps.to_dict(), "default_generator": caps.generator.name, "fabrics": list(fabrics),
             "classes": list(CLASSES), "colours": [{"name": c.name, "hex": c.hex} for c in colored.catalogue()],
             "limits": {"images": schemas.MAX_IMAGES, "outfits": schemas.MAX_WEB_OUTFITS, "eps": MAX_EPS,
                        "upload_bytes": MAX_UPLOAD, "side": [uploads.MIN_SIDE, uploads.MAX_SIDE]},
@@ -164,25 +167,25 @@ def create_app(capabilities: Optional[Capabilities] = None, models: Optional[Mod
 
     @app.post("/api/generate")
     def generate(body: GenerateRequest) -> dict[str, Any]:  # type: ignore[valid-type]
-        """New items from a shipped generator: each image and the grid as PNG data URIs."""
-        chosen = next(g for g in caps.generators if g.source == body.model)
+        """New items from a generator, asked for by its own class (and colour, attribute) names: each image and the
+        grid as PNG data URIs."""
+        chosen = caps.named(body.model)
         if body.colour is not None and not chosen.colour:
-            takers = [g.source for g in caps.generators if g.colour]
-            raise FashionGANError(f"{chosen.source} takes no colour; generators that do: {', '.join(takers) or 'none shipped'}")
+            takers = [g.name for g in caps.generators if g.colour]
+            raise FashionGANError(f"{chosen.name} takes no colour; generators that do: {', '.join(takers) or 'none'}")
         if body.label is not None and not chosen.conditional:
-            raise FashionGANError(f"{chosen.source} is unconditional, so it takes no label")
+            raise FashionGANError(f"{chosen.name} is unconditional, so it takes no label")
         if body.attributes and not chosen.attributes:
-            takers = [g.source for g in caps.generators if g.attributes]
-            raise FashionGANError(f"{chosen.source} takes no attributes; generators that do: {', '.join(takers) or 'none shipped'}")
+            takers = [g.name for g in caps.generators if g.attributes]
+            raise FashionGANError(f"{chosen.name} takes no attributes; generators that do: {', '.join(takers) or 'none'}")
         with gate:
-            drawn = sampling.sample(nets.generator(body.model), body.n, label=body.label, seed=body.seed, colour=body.colour,
-                                    attributes=body.attributes or None)
+            drawn = sampling.sample(nets.generator(chosen.source), body.n, label=body.label, seed=body.seed,
+                                    colour=body.colour, attributes=body.attributes or None)
         shown = sampling.resize(drawn.images, 2 * drawn.images.shape[1])
         grid = grid_image(shown, min(body.n, 8), scale=1)
         return {
             "model": body.model, "seed": body.seed, "images": [render.data_uri(i) for i in drawn.images],
-            "labels": sampling.class_names(drawn.labels), "colours": sampling.colour_names(drawn.colours),
-            "grid": render.data_uri(np.asarray(grid)),
+            "labels": drawn.label_names, "colours": drawn.colour_names, "grid": render.data_uri(np.asarray(grid)),
         }
 
     @app.get("/api/test-items")

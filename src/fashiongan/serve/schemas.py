@@ -11,7 +11,6 @@ from typing import Annotated, Any, Literal, Optional
 from pydantic import BaseModel, ConfigDict, Field, create_model
 
 from fashiongan.data import colored
-from fashiongan.data.fashion_mnist import CLASSES
 from fashiongan.lookbook.capabilities import Capabilities
 
 MAX_IMAGES = 64
@@ -42,16 +41,19 @@ class LookbookRequest(Strict):
 
 
 def generate_request(capabilities: Capabilities) -> type[BaseModel]:
-    """The body of POST /api/generate, its model enum listing the shipped generators."""
-    sources = [g.source for g in capabilities.generators]
-    default = capabilities.generator.source
+    """The body of POST /api/generate: its enums list the generators on offer and the classes and colours they
+    declare (a class the chosen model lacks is then a 422 from the library, naming its classes)."""
+    names = [g.name for g in capabilities.generators]
+    classes = list(dict.fromkeys(c for g in capabilities.generators for c in g.conditions.classes or ()))
+    colours = list(dict.fromkeys(c for g in capabilities.generators for c in g.conditions.colours or ()))
+    field = (Optional[_choice(classes)], Field(None, description="A class of the chosen model; none cycles through them."))
     return create_model(
         "GenerateRequest",
         __base__=Strict,
-        model=(_choice(sources), Field(default, description="A shipped generator.")),
-        label=(Optional[_choice(CLASSES)], Field(None, description="A class; none cycles through all ten.")),
-        colour=(Optional[_choice(colored.colour_names() + [colored.AUTO])],
-                Field(None, description="A catalogue colour (generators that take one).")),
+        model=(_choice(names), Field(capabilities.generator.name, description="A generator: shipped, or one served with --model.")),
+        label=field if classes else (type(None), None),
+        colour=(Optional[_choice(colours + [colored.AUTO])] if colours else type(None),
+                Field(None, description="A colour the chosen model takes (generators that take one).")),
         attributes=(Optional[list[Annotated[str, Field(max_length=64)]]],
                     Field(None, max_length=MAX_ATTRIBUTES,
                           description="NAME=VALUE attributes for generators that take them (category=dress, colour=navy).")),

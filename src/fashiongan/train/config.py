@@ -15,6 +15,7 @@ from fashiongan import nets as net_registry
 from fashiongan import objectives
 from fashiongan.errors import FashionGANError, reject_unknown
 from fashiongan.train import optimizers, tracking
+from fashiongan.train.fitting import fit_nets, takes
 
 
 @dataclass
@@ -78,10 +79,14 @@ def packaged_configs() -> list[str]:
 
 
 def load_config(
-    name: str | None = None, path: str | Path | None = None, overrides: Mapping[str, Any] | None = None
+    name: str | None = None, path: str | Path | None = None, overrides: Mapping[str, Any] | None = None,
+    data: str | None = None,
 ) -> TrainConfig:
     """Defaults, then the packaged experiment ``name`` (or the bare objective ``name``), then the
-    user's file, then ``overrides``."""
+    user's file, then ``overrides``; ``data`` (``--data``: a dataset name or KIND:PATH) replaces the data's
+    source, keeping its size and augmentation. The nets are then fitted to the data (train/fitting.py)."""
+    from fashiongan.data.datasets import conditions, with_source  # the data layer loads its readers on use
+
     layers = []
     if name is not None:
         if name not in packaged_configs() and name not in objectives.names():
@@ -100,7 +105,10 @@ def load_config(
     if not settings["model"]:
         raise FashionGANError("no model given; pass --model NAME (see `fashiongan models`) or set `model:` in the config")
     objectives.get(settings["model"])
+    if data is not None:
+        settings["data"] = with_source(settings["data"], data)
     config = TrainConfig(**settings)
+    config = fit_nets(config, conditions(config.data))
     validate(config)
     return config
 
@@ -160,9 +168,24 @@ def validate(config: TrainConfig) -> None:
         if value is not None and not (isinstance(value, (int, float)) and not isinstance(value, bool) and value > 0):
             raise FashionGANError(f"train.{key} must be positive (minutes), got {value!r}")
     tracking.check_settings(t.get("track_fid"))
+    if t.get("judge") is not None:
+        _check_judge(str(t["judge"]), config)
     decay = t.get("ema_decay")
     if decay is not None and not 0 < float(decay) < 1:
         raise FashionGANError("train.ema_decay must lie strictly between 0 and 1")
+
+
+def _check_judge(source: str, config: TrainConfig) -> None:
+    """``train.judge`` must be a classifier checkpoint that knows the model's classes: checked from its config.json,
+    before any data loads."""
+    from fashiongan import judges
+    from fashiongan.data.datasets import conditions
+    from fashiongan.declaration import declared  # reads checkpoints: imported when a judge is named
+
+    judge = declared(source)
+    if judge.kind != "classifier":
+        raise FashionGANError(f"train.judge {source} holds a {judge.kind}, not a judge; train one with fashiongan classify train --data ...")
+    judges.check_fits(judge.conditions, takes(config, conditions(config.data)), source)
 
 
 def _check_nets(specs: Mapping[str, Any]) -> None:

@@ -115,8 +115,8 @@ def _fit(config: TrainConfig, out: Path, resume: str | Path | None, progress: bo
 
     console = Console(stderr=True)
     tracker = tracking.start(
-        settings.get("track_fid"), nets[objective.main], config.data.get("name", "fashion_mnist"), out, config.seed,
-        lambda text: console.print(f"note: {text}", highlight=False, soft_wrap=True), clock,
+        settings.get("track_fid"), objective.kind, trainer.conditions, config.data, out, config.seed,
+        lambda text: console.print(f"note: {text}", highlight=False, soft_wrap=True), clock, settings.get("judge"),
     ) if dist.is_main else None
     checkpoint_seconds = 60 * float(settings["checkpoint_minutes"]) if settings.get("checkpoint_minutes") else None
     last_save = began

@@ -1,4 +1,4 @@
-"""FID while training: any generator is scored by the judge for its channels, and the best one is kept.
+"""FID while training: any generator is scored by the judge that fits it, and the best one is kept.
 
 At each epoch end, at the end of training and every ``every_minutes`` in between, ``n`` samples of
 the generator (its EMA when the run keeps one) from fixed noise meet the judge: FID against the
@@ -19,10 +19,10 @@ from typing import Any, Callable, Mapping
 import torch
 from torch import nn
 
-from fashiongan import hub
+from fashiongan import hub, judges
 from fashiongan.data import colored
+from fashiongan.data.conditions import Conditions
 from fashiongan.errors import FashionGANError
-from fashiongan.nets.gan import is_generator
 from fashiongan.train.state import History
 from fashiongan.viz import plot_curves
 
@@ -36,23 +36,11 @@ CHUNK = 500
 
 @dataclass(frozen=True)
 class Judge:
-    """Who scores a generator: a judge checkpoint, the Fashion-MNIST split whose cached features are
-    the real statistics, and the training datasets that split stands for."""
+    """Who scores a generator: a judge checkpoint and the split of its data whose cached features are the real
+    statistics (a user's catalogue gives all its items)."""
 
     source: str
-    reference: str
-    datasets: tuple[str, ...]
-
-
-JUDGES: dict[int, Judge] = {
-    1: Judge("pretrained:evaluator", "test", ("fashion_mnist",)),
-    3: Judge("pretrained:colour-judge", "test", ("colored", "attributes")),  # against the catalogue-mode test set
-}
-
-
-def judge_for(channels: int) -> Judge | None:
-    """The judge for generators with ``channels`` output channels, or None when there is none."""
-    return JUDGES.get(channels)
+    reference: str = "test"
 
 
 def check_settings(value: Any) -> None:
@@ -80,8 +68,9 @@ def check_settings(value: Any) -> None:
 class Tracker:
     """Scores one run's generator; lives on the main process only (the others never wait on it)."""
 
-    def __init__(self, settings: Mapping[str, Any], judge: Judge, out: Path, seed: int,
+    def __init__(self, settings: Mapping[str, Any], judge: Judge, shape: Conditions, out: Path, seed: int,
                  note: Callable[[str], None], clock: Callable[[], float] = time.monotonic) -> None:
+        self.shape = shape
         self.n = int(settings["n"])
         self.interval = 60 * float(settings["every_minutes"]) if settings.get("every_minutes") else None
         self.max_share = float(settings["max_share"])
@@ -129,11 +118,11 @@ class Tracker:
                 if not self.affordable():
                     return None
             started = self.clock()
-            images, labels, colours = _samples(generator, self.n, self.seed)
+            images, labels, colours = _samples(generator, self.shape, self.n, self.seed)
             judged = metrics.judge_outputs(self.judge, images)
             precision, recall = metrics.precision_recall(self.real[: self.n], judged.features)
             scores = {"fid": metrics.fid(self.real, judged.features), "precision": precision, "recall": recall}
-            if labels is not None and judged.logits.shape[1] == generator.num_classes:
+            if labels is not None:
                 scores.update(_accuracies(metrics, "label", judged.logits, labels))
             if colours is not None and judged.colour_logits is not None:
                 scores.update(_accuracies(metrics, "colour", judged.colour_logits, colours))
@@ -153,7 +142,7 @@ class Tracker:
         """Time a pilot of PILOT samples through generator and judge, so that the first score is budgeted
         at this machine's speed (the pilot counts as scoring time)."""
         started = self.clock()
-        images = _samples(generator, PILOT, self.seed)[0]
+        images = _samples(generator, self.shape, PILOT, self.seed)[0]
         metrics.extract(self.judge, images)
         elapsed = self.clock() - started
         self.spent += elapsed
@@ -167,6 +156,7 @@ class Tracker:
         started = self.clock()
         try:
             self.judge = metrics.load_judge(self.judge_spec.source).to(device)
+            judges.check_fits(metrics.judge_conditions(self.judge), self.shape, self.judge_spec.source)
             self.real = metrics.reference_features(self.judge, self.judge_spec.reference)
         except FashionGANError as exc:
             self.note(f"FID tracking is off for this run: {exc}")
@@ -197,15 +187,15 @@ def _accuracies(metrics, kind: str, logits: torch.Tensor, asked: torch.Tensor) -
 
 
 @torch.no_grad()
-def _samples(generator: nn.Module, n: int, seed: int) -> tuple[torch.Tensor, torch.Tensor | None, torch.Tensor | None]:
+def _samples(generator: nn.Module, shape: Conditions, n: int, seed: int) -> tuple[torch.Tensor, torch.Tensor | None, torch.Tensor | None]:
     """``n`` uint8 images from noise fixed by ``seed`` (every score sees the same z), classes in turn, and the
-    colour each was asked for (from its class's prior) when the generator takes one; eval mode for the draw,
-    the net's own mode restored; the global RNG is not touched."""
+    colour each was asked for (from its class's prior) when the generator takes one (its conditions:
+    ``shape``); eval mode for the draw, the net's own mode restored; the global RNG is not touched."""
     was_training = generator.training
     generator.eval()
     rng = torch.Generator(device=next(generator.parameters()).device).manual_seed(seed)
-    classes = int(getattr(generator, "num_classes", 0))
-    colours = int(getattr(generator, "num_colours", 0))
+    classes = len(shape.classes or ())
+    colours = len(shape.colours or ())
     labels = torch.arange(n) % classes if classes else None
     colour_rng = torch.Generator().manual_seed(seed)
     chunks, asked = [], []
@@ -240,20 +230,19 @@ def _best_fid(directory: Path, n: int, source: str) -> float | None:
     return float(scored["fid"])
 
 
-def start(settings: Any, generator: nn.Module, data_name: str, out: Path, seed: int,
-          note: Callable[[str], None], clock: Callable[[], float] = time.monotonic) -> Tracker | None:
-    """A Tracker for this run, or None: tracking off, the main net is no generator (silently), or no
-    judge fits its channels or its data (one note)."""
-    if settings in (None, False) or not is_generator(generator):
+def start(settings: Any, kind: str, shape: Conditions, data: Mapping[str, Any], out: Path, seed: int,
+          note: Callable[[str], None], clock: Callable[[], float] = time.monotonic, judge: str | None = None) -> Tracker | None:
+    """A Tracker for a run of a model of ``kind`` that draws ``shape`` from ``data``, scored by ``judge`` (a
+    checkpoint trained on that data) or the shipped judge that fits; None when tracking is off, the model
+    draws nothing (silently), or no judge fits (one note saying how to get one)."""
+    if settings in (None, False) or kind not in ("generator", "vae"):
         return None
-    channels = int(getattr(generator, "image_shape", (1,))[0])
-    judge = judge_for(channels)
     if judge is None:
-        note(f"FID tracking is off for this run: no judge scores {channels}-channel generators yet")
-        return None
-    if data_name not in judge.datasets:
-        note(f"FID tracking is off for this run: the judge's real statistics stand for {', '.join(judge.datasets)}, "
-             f"not {data_name!r}")
-        return None
-    return Tracker(settings, judge, out, seed, note, clock)
+        shipped = judges.for_model(shape, data)
+        if shipped is None:
+            note(f"FID tracking is off for this run: no shipped judge scores {shape.channels}x{shape.size}x{shape.size} "
+                 f"images of {data.get('name')!r} data; {judges.train_one(data)}")
+            return None
+        judge = shipped.source
+    return Tracker(settings, Judge(judge), shape, out, seed, note, clock)
 

@@ -17,12 +17,14 @@ import torch
 from torch import nn
 
 from fashiongan import hub, nets as net_registry, objectives
+from fashiongan.data.datasets import conditions
 from fashiongan.data.train_data import TensorDict, TrainData
 from fashiongan.errors import FashionGANError
 from fashiongan.objectives.base import Context, Phase
 from fashiongan.train.config import TrainConfig
 from fashiongan.train.distributed import Distributed
 from fashiongan.train.ema import ema_model
+from fashiongan.train.fitting import takes
 from fashiongan.train.optimizers import build as build_optimizers, lr_factor
 
 
@@ -39,6 +41,7 @@ class Trainer:
     def __init__(self, config: TrainConfig, data: TrainData, dist: Distributed | None = None) -> None:
         self.config, self.data, self.dist = config, data, dist or Distributed()
         self.objective = objectives.get(config.model)
+        self.conditions = takes(config, conditions(config.data))  # what the model draws and can be asked for
         settings = config.train
         self.per_epoch = max(len(data) // (settings["batch_size"] * self.dist.world), 1)
         self.total = settings["steps"] or (settings["epochs"] * self.per_epoch if settings["epochs"] else UNBOUNDED)
@@ -143,5 +146,5 @@ class Trainer:
 
     def describe(self) -> dict[str, Any]:
         """What a checkpoint's config.json says of the model, whatever its step."""
-        return {"model": self.config.model, "conditional": self.objective.conditional, "roles": self.playing,
-                "train_config": self.config.to_dict()}
+        return {"model": self.config.model, "kind": self.objective.kind, "conditional": self.objective.conditional,
+                "roles": self.playing, "conditions": self.conditions.to_dict(), "train_config": self.config.to_dict()}

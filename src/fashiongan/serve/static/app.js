@@ -109,10 +109,18 @@ function makeSource(container) {
 
 // The controls the chosen model takes: a class and a colour, or one choice per attribute (the cVAEs).
 function syncModel() {
-  const model = info.generators.find((g) => g.source === $("gen-model").value);
+  const model = info.generators.find((g) => g.name === $("gen-model").value);
   const attributes = (model && model.attributes) || [];
   $("gen-colour-wrap").hidden = !(model && model.colour);
   $("gen-label").disabled = !(model && model.conditional);
+  const label = $("gen-label");
+  label.innerHTML = "";
+  option(label, "", "every class in turn");
+  ((model && model.classes) || []).forEach((c) => option(label, c));
+  const colour = $("gen-colour");
+  colour.innerHTML = "";
+  option(colour, "", "any");
+  ((model && model.colours) || []).forEach((c) => option(colour, c));
   $("gen-label-wrap").hidden = attributes.length > 0;
   const wrap = $("gen-attrs");
   wrap.innerHTML = "";
@@ -270,11 +278,10 @@ async function buildBook(withLock) {
 
 async function start() {
   info = await api("/api/info");
-  info.generators.forEach((g) => option($("gen-model"), g.source,
-    `${g.source}${g.attributes.length ? " (attributes)" : g.colour ? " (colour)" : g.channels === 3 ? " (RGB)" : ""}`));
+  info.generators.forEach((g) => option($("gen-model"), g.name,
+    `${g.name}${g.attributes.length ? " (attributes)" : g.colour ? " (colour)" : g.channels === 3 ? " (RGB)" : ""}`));
   $("gen-model").value = info.default_generator;
-  info.classes.forEach((c) => option($("gen-label"), c));
-  info.colours.forEach((c) => { option($("gen-colour"), c.name); option($("col-colour"), c.name); });
+  info.colours.forEach((c) => option($("col-colour"), c.name));
   info.classifiers.forEach((c) => option($("cls-model"), c));
   info.fabrics.forEach((f) => option($("res-fabric"), f));
   $("tab-colorize").hidden = !info.tasks.colorize;
