@@ -160,6 +160,11 @@ def test_the_cvae_trains_on_styles_at_64_px_by_default_and_samples_by_attribute(
     written = _run("sample", "--checkpoint", str(tmp_path / "vae"), "--attr", "subCategory=jeans", "--n", "2",
                    "--out", str(tmp_path / "v.png"))
     assert written["labels"] == ["jeans", "jeans"]
+    judged = _run("classify", "train", "--data", f"styles:{styles}", "--size", SIZE, "--epochs", "1", "--threads", "1",
+                  "--out", str(tmp_path / "judge"))  # its classes: the first attribute column's values
+    assert declared(tmp_path / "judge").conditions.classes == tuple(sorted(CLASSES)) and judged["test_accuracy"] is not None
+    scores = _run("evaluate", "--checkpoint", str(tmp_path / "vae"), "--judge", str(tmp_path / "judge"), "--n", "20")["images"]
+    assert scores["label_conditions"]["names"] == sorted(CLASSES) and scores["neg_elbo"] > 0  # the ELBO of its held-out items
 
 
 def test_what_cannot_be_done_is_one_line_before_any_data_loads(shop: Path, styles: Path, tmp_path: Path) -> None:
@@ -178,4 +183,5 @@ def test_what_cannot_be_done_is_one_line_before_any_data_loads(shop: Path, style
         (one / name).rmdir()
     assert "has images of one class only ('gown')" in _refused(
         "train", "--model", "acgan-narrow", "--data", f"folder:{one}", "--steps", "1", "--out", out)
+    assert "not a checkpoint directory" in _refused("serve", "--model", f"shop={tmp_path / 'nowhere'}")
     assert not Path(out).exists()

@@ -20,6 +20,7 @@ from fashiongan import colorize as lib
 from fashiongan import hub, nets, objectives
 from fashiongan.cli import app
 from fashiongan.data import colored
+from fashiongan.data.datasets import conditions
 from fashiongan.errors import CheckpointError, FashionGANError
 from fashiongan.nets.patchgan import fitted_layers
 from fashiongan.objectives import pix2pix
@@ -82,7 +83,7 @@ def _setup(name: str = "colorizer", batch_size: int = 8, **hp):
     rgb = torch.rand(batch_size, 3, 28, 28) * 2 - 1
     batch = {"image": rgb, "gray": rgb.mean(1, keepdim=True), "colour": torch.arange(batch_size) % COLOURS,
              "label": torch.arange(batch_size) % 10}
-    ctx = Context(step=0, hp=config.objective, state={}, seed=0, device=torch.device("cpu"))
+    ctx = Context(step=0, hp=config.objective, state={}, seed=0, device=torch.device("cpu"), data=conditions(config.data))
     return built, batch, ctx
 
 

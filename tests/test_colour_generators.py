@@ -19,6 +19,7 @@ from fashiongan import hub, metrics, nets, objectives, sampling
 from fashiongan.cli import app
 from fashiongan.data import colored
 from fashiongan.data.fashion_mnist import CLASSES
+from fashiongan.data.datasets import conditions
 from fashiongan.errors import FashionGANError
 from fashiongan.metrics import features
 from fashiongan.nets.gan import Generator
@@ -116,7 +117,7 @@ def test_the_colour_report_shows_every_class_in_every_colour() -> None:
     for module in built["generator"].modules():  # weights large enough that every condition shows in uint8
         if isinstance(module, (torch.nn.Linear, torch.nn.ConvTranspose2d)):
             torch.nn.init.normal_(module.weight, 0, 0.5)
-    ctx = Context(step=0, hp={}, state={}, seed=0, device=torch.device("cpu"))
+    ctx = Context(step=0, hp={}, state={}, seed=0, device=torch.device("cpu"), data=conditions({"name": "colored"}))
     report = objectives.get("acgan").report(built, ctx)
     assert report.grid.shape == (10 * COLOURS, 28, 28, 3) and report.nrow == COLOURS
     assert report.row_labels == list(CLASSES)

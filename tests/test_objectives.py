@@ -15,6 +15,7 @@ import torch
 
 from fashiongan import hub, nets, objectives
 from fashiongan.data.fashion_mnist import CLASSES
+from fashiongan.data.datasets import conditions
 from fashiongan.errors import FashionGANError
 from fashiongan.nets.gan import Generator
 from fashiongan.objectives import adversarial, infogan
@@ -44,7 +45,8 @@ def _setup(name: str, batch_size: int = 8, **hp):
     objective = objectives.get(name)
     built = {role: nets.build(spec["arch"], **spec.get("kwargs", {})) for role, spec in config.nets.items()}
     batch = {"image": torch.rand(batch_size, 1, 28, 28) * 2 - 1, "label": torch.arange(batch_size) % 10}
-    ctx = Context(step=0, hp=config.objective, state=objective.initial_state(config.objective), seed=0, device=torch.device("cpu"))
+    ctx = Context(step=0, hp=config.objective, state=objective.initial_state(config.objective), seed=0,
+                  device=torch.device("cpu"), data=conditions(config.data))
     return objective, built, batch, ctx
 
 

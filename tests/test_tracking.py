@@ -15,7 +15,6 @@ import pytest
 import torch
 from safetensors.torch import load_file
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
-from torch import nn
 
 from fashiongan import hub, metrics, sampling
 from fashiongan.data import fashion_mnist as fm

@@ -11,7 +11,6 @@ from pathlib import Path
 from typing import Any, Mapping
 
 import torch
-from torch import nn
 
 from fashiongan import hub
 from fashiongan.data import attributes as offline, colored, fashion_mnist as fm

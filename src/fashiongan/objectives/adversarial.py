@@ -16,7 +16,6 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from fashiongan.data.fashion_mnist import CLASSES
 from fashiongan.data.transforms import to_uint8
 from fashiongan.errors import FashionGANError
 from fashiongan.objectives.base import Batch, Context, Losses, Nets, Objective, Phase, Report
@@ -118,7 +117,8 @@ def report(nets: Nets, ctx: Context) -> Report:
         z = generator.latent(GRID * GRID, generator=rng, device=device)
         colours = (torch.arange(GRID * GRID, device=device) % c,) if c else ()  # a colour-only generator: colours in turn
         images, nrow = generator(z, None, *colours), GRID
-    names = None if not k else list(CLASSES) if k == len(CLASSES) else [str(i) for i in range(k)]
+    named = ctx.data.classes if ctx.data is not None else None
+    names = None if not k else list(named) if named and len(named) == k else [str(i) for i in range(k)]
     generator.train(was_training)
     return Report(grid=to_uint8(images), nrow=nrow, row_labels=names)
 

@@ -15,6 +15,8 @@ import numpy as np
 import torch
 from torch import nn
 
+from fashiongan.data.conditions import Conditions
+
 Nets = Mapping[str, nn.Module]
 Batch = Mapping[str, torch.Tensor]
 Losses = dict[str, torch.Tensor]
@@ -30,6 +32,7 @@ class Context:
     seed: int
     device: torch.device
     eval_data: Batch | None = None
+    data: Conditions | None = None  # what the data's items are: image shape, class and colour names (for reports)
 
 
 @dataclass(frozen=True)

@@ -20,7 +20,6 @@ import torch.nn.functional as F
 from torch import nn
 
 from fashiongan.data.train_data import resize
-from fashiongan.data.fashion_mnist import CLASSES
 from fashiongan.data.transforms import to_uint8
 from fashiongan.metrics import colour as colour_metrics
 from fashiongan.objectives import adversarial as adv
@@ -76,7 +75,7 @@ def phases(hp: Mapping[str, Any]) -> list[Phase]:
 def _report_rows(labels: torch.Tensor) -> torch.Tensor:
     """Indices of the first test item of each of the first REPORT_ITEMS classes present."""
     rows = []
-    for k in range(len(CLASSES)):
+    for k in range(int(labels.max()) + 1 if len(labels) else 0):
         found = (labels == k).nonzero()
         if len(found):
             rows.append(int(found[0]))
@@ -120,7 +119,8 @@ def report(nets: Nets, ctx: Context) -> Report:
         columns.append(generator.to_rgb(generator(gray[rows], asked)))
     generator.train(was_training)
     grid = np.stack([to_uint8(column) for column in columns], 1).reshape(-1, size, size, 3)
-    names = [CLASSES[int(data["label"][i])] for i in rows]
+    classes = ctx.data.classes if ctx.data is not None else None
+    names = [classes[int(data["label"][i])] if classes else str(int(data["label"][i])) for i in rows]
     return Report(metrics=metrics, grid=grid, nrow=len(columns), row_labels=names)
 
 

@@ -73,7 +73,7 @@ def _fit(config: TrainConfig, out: Path, resume: str | Path | None, progress: bo
     data = load_training_data(config.data)
     data.to(dist.device)
     trainer = Trainer(config, data, dist)
-    objective, nets, ctx = trainer.objective, trainer.nets, trainer.ctx
+    objective, ctx = trainer.objective, trainer.ctx
 
     start, history = 0, {}
     if resume is not None:

@@ -41,7 +41,8 @@ class Trainer:
     def __init__(self, config: TrainConfig, data: TrainData, dist: Distributed | None = None) -> None:
         self.config, self.data, self.dist = config, data, dist or Distributed()
         self.objective = objectives.get(config.model)
-        self.conditions = takes(config, conditions(config.data))  # what the model draws and can be asked for
+        found = conditions(config.data)
+        self.conditions = takes(config, found)  # what the model draws and can be asked for
         settings = config.train
         self.per_epoch = max(len(data) // (settings["batch_size"] * self.dist.world), 1)
         self.total = settings["steps"] or (settings["epochs"] * self.per_epoch if settings["epochs"] else UNBOUNDED)
@@ -57,7 +58,7 @@ class Trainer:
         decay = settings.get("ema_decay")
         self.emas = {role: ema_model(self.nets[role], decay) for role in self.sampling_roles} if decay else {}
         self.ctx = Context(step=0, hp=config.objective, state=self.objective.initial_state(config.objective),
-                           seed=config.seed, device=device, eval_data=data.eval)
+                           seed=config.seed, device=device, eval_data=data.eval, data=found)
         torch.manual_seed(config.seed + self.dist.rank)  # same init on every rank, different noise per rank
 
     @property
