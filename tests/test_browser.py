@@ -70,7 +70,7 @@ def test_generate_by_attributes_with_the_cvae(page: Page, tmp_path: Path, real_d
     page.click("#gen-run")
     expect(page.locator("#gen-results figure")).to_have_count(4, timeout=30_000)
     assert _images_loaded(page, "#gen-results img") == 4
-    expect(page.locator("#gen-results figcaption")).to_have_text(["navy dress"] * 4)
+    expect(page.locator("#gen-results figcaption")).to_have_text(["navy Dress"] * 4)
     page.screenshot(path=str(tmp_path / "generate-cvae.png"), full_page=True)
     page.select_option("#gen-model", "pretrained:acgan")  # back to a class model: its controls return
     expect(page.locator("#gen-label-wrap")).to_be_visible()
@@ -159,3 +159,76 @@ def test_restyle_an_uploaded_product_photo_keeps_its_backdrop(page: Page, tmp_pa
     expect(page.locator("#res-results")).to_contain_text("cut out of its backdrop")
     assert _images_loaded(page, "#res-results img") == 3
     page.screenshot(path=str(tmp_path / "restyle-upload.png"), full_page=True)
+
+
+def test_a_phone_photo_is_colorized_shown_at_its_shape_and_downloaded_at_its_size(page: Page, tmp_path: Path, real_data):
+    from PIL import Image, ImageDraw
+
+    photo = Image.new("RGB", (3024, 4032), (246, 244, 240))  # a 12-megapixel phone photo, portrait
+    ImageDraw.Draw(photo).polygon([(900, 600), (2100, 600), (2500, 1300), (2150, 1450), (2100, 3500), (920, 3500),
+                                   (880, 1450), (520, 1300)], fill=(96, 96, 100))
+    photo.save(tmp_path / "IMG_0001.jpg", quality=88)
+    page.click("#tab-colorize")
+    page.set_input_files("#col-file", str(tmp_path / "IMG_0001.jpg"))
+    page.select_option("#col-colour", "red")
+    page.click("#col-run")
+    expect(page.locator("#col-results .column")).to_have_count(2, timeout=60_000)
+    assert _images_loaded(page, "#col-results img") == 2
+    shown = page.eval_on_selector("#col-results .column:nth-child(2) img", "e => e.clientWidth / e.clientHeight")
+    assert abs(shown / (3024 / 4032) - 1) < 0.02  # the garment keeps its proportions on screen
+    with page.expect_download() as download:
+        page.locator("#col-results .column").nth(1).locator("a.save").click()
+    saved = tmp_path / "after.png"
+    download.value.save_as(saved)
+    assert Image.open(saved).size == (3024, 4032)
+    page.locator("#col-results .column").nth(1).locator("img").click()  # enlarge
+    expect(page.locator("#viewer")).to_be_visible()
+    page.screenshot(path=str(tmp_path / "colorize-phone-photo.png"))
+    page.click("#viewer-close")
+    expect(page.locator("#viewer")).to_be_hidden()
+
+
+def test_generated_items_download_enlarged_with_their_size_stated(page: Page, tmp_path: Path, real_data):
+    from PIL import Image
+
+    page.select_option("#gen-model", "pretrained:acgan-narrow")
+    page.fill("#gen-n", "3")
+    page.click("#gen-run")
+    expect(page.locator("#gen-results figure")).to_have_count(3, timeout=30_000)
+    link = page.locator("#gen-results a.save").first
+    expect(link).to_have_text("Download 224 px")
+    with page.expect_download() as download:
+        link.click()
+    saved = tmp_path / "item.png"
+    download.value.save_as(saved)
+    assert Image.open(saved).size == (224, 224) and "28px-x8" in download.value.suggested_filename
+
+
+def test_an_error_belongs_to_its_tab_and_a_failed_request_clears_the_old_result(page: Page, real_data):
+    page.click("#tab-classify")
+    page.click("#cls-run")
+    expect(page.locator("#status.error")).to_have_text("upload an image or pick a test item first")
+    page.click("#tab-generate")
+    expect(page.locator("#status")).to_have_text("")
+    expect(page.locator("#gen-results figure")).to_have_count(6, timeout=30_000)  # the first screen's sample
+    page.fill("#gen-n", "500")
+    page.click("#gen-run")
+    expect(page.locator("#status.error")).to_have_text("Images: ask for 1 to 64")
+    expect(page.locator("#gen-results figure")).to_have_count(0)
+
+
+def test_a_phone_reaches_every_tab_without_sideways_scrolling(browser, server: str, tmp_path: Path, real_data):
+    context = browser.new_context(viewport={"width": 390, "height": 844})
+    phone = context.new_page()
+    phone.goto(server)
+    expect(phone.locator("body")).to_have_attribute("data-ready", "true", timeout=30_000)
+    expect(phone.locator("#gen-results figure")).to_have_count(6, timeout=30_000)
+    for tab in phone.locator("#tabs button:visible").all():
+        box = tab.bounding_box()
+        assert box["x"] >= 0 and box["x"] + box["width"] <= 390, tab.text_content()
+    phone.click("#tab-lookbook")
+    phone.click("#lb-run")
+    expect(phone.locator("#lb-results .outfit")).to_have_count(6, timeout=120_000)
+    assert phone.evaluate("document.documentElement.scrollWidth") <= 390
+    phone.screenshot(path=str(tmp_path / "phone-lookbook.png"), full_page=True)
+    context.close()

@@ -146,7 +146,7 @@ def test_generate_in_the_browser_from_the_users_model(trained: dict[str, Path], 
         page.fill("#gen-n", "4")
         page.click("#gen-run")
         expect(page.locator("#gen-results img")).to_have_count(4, timeout=30_000)
-        expect(page.locator("#gen-results")).to_contain_text("trainer")
+        expect(page.locator("#gen-results figcaption").first).to_have_text("Trainer")
         page.screenshot(path=str(tmp_path / "catalogue-generate.png"), full_page=True)
         context.close()
 

@@ -37,13 +37,15 @@ Pixels = TypeVar("Pixels", np.ndarray, torch.Tensor)
 @dataclass
 class UserImage:
     """A user's image: ``rgb`` uint8 (H, W, 3), premultiplied by ``alpha`` (uint8 (H, W), None when opaque);
-    ``grey`` when the file holds one channel; ``notes`` says what was changed on reading (a scale-down)."""
+    ``grey`` when the file holds one channel; ``notes`` says what was changed on reading (a scale-down), and
+    ``original`` is then the file's own size."""
 
     rgb: np.ndarray
     alpha: np.ndarray | None
     name: str
     grey: bool = False
     notes: list[str] = field(default_factory=list)
+    original: tuple[int, int] | None = None  # (width, height) of the file, upright, when it was read scaled down
 
     @property
     def size(self) -> tuple[int, int]:
@@ -95,9 +97,11 @@ def read(source: Source, limits: Limits, name: str | None = None) -> UserImage:
             img.load()
             found = convert(img, name)
     if too_long:
+        upright = (width, height) if (found.size[0] >= found.size[1]) == (width >= height) else (height, width)
         scale = limits.max_side / max(found.size)
         found = resized(found, (max(1, round(found.size[0] * scale)), max(1, round(found.size[1] * scale))))
         found.notes.append(f"{name}: over {limits.max_side} px a side, read at {found.size[0]}x{found.size[1]}")
+        found.original = upright
     if min(found.size) < limits.min_side:
         raise FashionGANError(f"{name} is {found.size[0]}x{found.size[1]} px; it needs at least {limits.min_side} px a side")
     return found

@@ -8,7 +8,7 @@ from typing import Optional
 
 import typer
 
-from fashiongan.cli.common import console
+from fashiongan.cli.common import console, err_console
 from fashiongan.errors import FashionGANError
 
 
@@ -31,6 +31,7 @@ def serve(
     port: int = typer.Option(8000, "--port", help="TCP port."),
     threads: int = typer.Option(1, "--threads", help="PyTorch threads per request; requests already run in parallel."),
     model: Optional[list[str]] = typer.Option(None, "--model", help="Offer your generator beside the shipped ones: RUN (named by its folder) or NAME=RUN; repeatable."),
+    quiet: bool = typer.Option(False, "--quiet", help="No access log (one line per request on stderr: method, path, status, time)."),
 ) -> None:
     """Serve the web app: generate, colorize, restyle, classify (with FGSM) and build lookbooks in a browser."""
     import torch
@@ -44,7 +45,8 @@ def serve(
     if threads < 1:
         raise FashionGANError(f"--threads must be at least 1, got {threads}")
     torch.set_num_threads(threads)
-    app = create_app(detect().with_generators(served(model or [])))
+    log = None if quiet else (lambda line: err_console.print(line, highlight=False, soft_wrap=True, markup=False))
+    app = create_app(detect().with_generators(served(model or [])), log=log)
     console.print(f"fashiongan at http://{host}:{port}/ (API docs at /docs); Ctrl+C stops it", highlight=False)
     try:
         uvicorn.run(app, host=host, port=port, log_level="warning")

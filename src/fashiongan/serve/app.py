@@ -17,7 +17,7 @@ import threading
 from collections import OrderedDict
 from contextlib import asynccontextmanager
 from importlib import resources
-from typing import Any, Literal, Optional
+from typing import Any, Callable, Literal, Optional
 
 import numpy as np
 import torch
@@ -33,15 +33,14 @@ from fashiongan.lookbook import render, tasks
 from fashiongan.lookbook.capabilities import Capabilities, Models, detect
 from fashiongan.attacks import fgsm
 from fashiongan.serve import schemas, uploads
-from fashiongan.serve.limits import BodyLimit
+from fashiongan.serve.limits import AccessLog, BodyLimit
 from fashiongan.viz import grid_image
 
-MAX_BODY = 4 * 1024 * 1024   # bytes of any request
-MAX_UPLOAD = 3 * 1024 * 1024  # bytes of one uploaded image
+MAX_BODY = uploads.MAX_BYTES + 1024 * 1024  # bytes of any request: one upload and its form fields
 MAX_EPS = 0.5
 KEPT_LOOKBOOKS = 16
 TEST_ITEMS = 10_000
-STATIC = {"app.js": "text/javascript", "style.css": "text/css"}
+STATIC = {"app.js": "text/javascript", "style.css": "text/css", "favicon.svg": "image/svg+xml"}
 
 
 class Lookbooks:
@@ -81,6 +80,10 @@ def _prediction(probs: torch.Tensor) -> dict[str, Any]:
             "probabilities": {name: round(float(p), 6) for name, p in zip(CLASSES, probs)}}
 
 
+def _rgb(image: np.ndarray) -> np.ndarray:
+    return image if image.ndim == 3 else np.repeat(image[..., None], 3, axis=2)
+
+
 def _item_json(item: Any) -> dict[str, Any]:
     r = item.recipe
     return {"id": item.id, "slot": item.slot, "class": item.class_name, "confidence": round(item.confidence, 4),
@@ -97,8 +100,10 @@ def _book_json(token: str, book: lookbook.Lookbook) -> dict[str, Any]:
 
 
 def create_app(capabilities: Optional[Capabilities] = None, models: Optional[Models] = None,
-               max_body: int = MAX_BODY) -> FastAPI:
-    """The app over this install's shipped models; routes for tasks that are not shipped are left out."""
+               max_body: int = MAX_BODY, log: Optional[Callable[[str], None]] = None) -> FastAPI:
+    """The app over this install's shipped models (and the user's generators ``capabilities`` adds); routes for
+    tasks that are not shipped are left out. ``log`` gets one access line per request (method, path, status,
+    milliseconds; never a body)."""
     caps = capabilities or detect()
     nets = models or Models()
     books = Lookbooks()
@@ -121,7 +126,9 @@ def create_app(capabilities: Optional[Capabilities] = None, models: Optional[Mod
 
     app = FastAPI(title="fashiongan", version=__version__, lifespan=lifespan,
                   description="Generate, colorize, restyle and classify fashion items; build lookbooks. Offline, on the shipped weights.")
-    app.add_middleware(BodyLimit, limit=max_body)
+    app.add_middleware(BodyLimit, limit=max_body, message=f"the image is over {uploads.MAX_MB} MB; {uploads.HELP}")
+    if log is not None:
+        app.add_middleware(AccessLog, log=log)
 
     @app.exception_handler(DataError)
     def data_missing(_: Request, exc: DataError) -> JSONResponse:
@@ -133,18 +140,18 @@ def create_app(capabilities: Optional[Capabilities] = None, models: Optional[Mod
 
     def read_upload(
         file: Optional[UploadFile], test_item: Optional[int], colour: bool = False, invert_light: bool = True,
-    ) -> tuple[np.ndarray, Optional[int], bool]:
+    ) -> tuple[uploads.Upload, Optional[int]]:
         """The image a request names: an upload or a Fashion-MNIST test item (with its true class)."""
         if (file is None) == (test_item is None):
             raise FashionGANError("send exactly one of: file (an image upload) or test_item (0-9999)")
         if test_item is not None:
             data = nets.get("data", "test", fashion_mnist.load)
-            return data.images[test_item], int(data.labels[test_item]), False
-        raw = file.file.read(MAX_UPLOAD + 1)
-        if len(raw) > MAX_UPLOAD:
-            raise HTTPException(413, f"the image is over {MAX_UPLOAD} bytes")
-        upload = uploads.load(raw, colour=colour, invert_light=invert_light)
-        return upload.image, None, upload.inverted
+            item = data.images[test_item]
+            return uploads.Upload(item, False, None, item.shape[1::-1]), int(data.labels[test_item])
+        raw = file.file.read(uploads.MAX_BYTES + 1)
+        if len(raw) > uploads.MAX_BYTES:
+            raise HTTPException(413, f"the image is over {uploads.MAX_MB} MB; {uploads.HELP}")
+        return uploads.load(raw, colour=colour, invert_light=invert_light), None
 
     @app.get("/", response_class=HTMLResponse, include_in_schema=False)
     def index() -> HTMLResponse:
@@ -154,6 +161,10 @@ def create_app(capabilities: Optional[Capabilities] = None, models: Optional[Mod
     def static(name: Literal[tuple(STATIC)]) -> Response:  # type: ignore[valid-type]
         return Response(page[name], media_type=STATIC[name])
 
+    @app.get("/favicon.ico", include_in_schema=False)
+    def favicon() -> Response:
+        return Response(page["favicon.svg"], media_type=STATIC["favicon.svg"])
+
     @app.get("/api/info")
     def info() -> dict[str, Any]:
         """What this install can do: generators (shipped and served) with the classes, colours and attributes each
@@ -162,7 +173,7 @@ def create_app(capabilities: Optional[Capabilities] = None, models: Optional[Mod
             "version": __version__, **caps.to_dict(), "default_generator": caps.generator.name, "fabrics": list(fabrics),
             "classes": list(CLASSES), "colours": [{"name": c.name, "hex": c.hex} for c in colored.catalogue()],
             "limits": {"images": schemas.MAX_IMAGES, "outfits": schemas.MAX_WEB_OUTFITS, "eps": MAX_EPS,
-                       "upload_bytes": MAX_UPLOAD, "side": [uploads.MIN_SIDE, uploads.MAX_SIDE]},
+                       "upload_mb": uploads.MAX_MB, "megapixels": uploads.MAX_MEGAPIXELS, "upload_help": uploads.HELP},
         }
 
     @app.post("/api/generate")
@@ -206,8 +217,8 @@ def create_app(capabilities: Optional[Capabilities] = None, models: Optional[Mod
         file: Optional[UploadFile] = File(None),
     ) -> dict[str, Any]:
         """Class probabilities of an item, and of its FGSM-perturbed twin at ``eps`` (beside the original)."""
-        image, truth, inverted = read_upload(file, test_item)
-        image = uploads.to_size(image, 28)
+        upload, truth = read_upload(file, test_item)
+        image, inverted = uploads.to_size(upload.image, 28), upload.inverted
         net = nets.classifier(model)
         x = to_float(image[None])
         with gate:
@@ -230,10 +241,12 @@ def create_app(capabilities: Optional[Capabilities] = None, models: Optional[Mod
             file: Optional[UploadFile] = File(None),
         ) -> dict[str, Any]:
             """A grayscale item painted in the colour asked (or one the model picks: auto), before and after."""
-            image, _, _ = read_upload(file, test_item, invert_light=False)
+            upload, _ = read_upload(file, test_item, invert_light=False)
             with gate:
-                after, cut_out = tasks.colorize(nets.task("colorize", caps.colorizer), image[None], [colour])
-            return {"colour": colour, "cut_out": bool(cut_out[0]), "before": render.data_uri(image), "after": render.data_uri(after[0])}
+                after, cut_out = tasks.colorize(nets.task("colorize", caps.colorizer), upload.image[None], [colour])
+            return {"colour": colour, "cut_out": bool(cut_out[0]), "size": list(upload.size),
+                    "before": render.data_uri(uploads.answer(_rgb(upload.image), upload)),
+                    "after": render.data_uri(uploads.answer(after[0], upload))}
 
     if caps.restyler:
         Fabric = Literal[tuple(fabrics)]  # type: ignore[valid-type]
@@ -246,11 +259,13 @@ def create_app(capabilities: Optional[Capabilities] = None, models: Optional[Mod
         ) -> dict[str, Any]:
             """An item translated into another fabric by the shipped restyle model, and back: the triplet. A photo
             on a plain backdrop keeps its colours: the garment is cut out for the model and put back, not inverted."""
-            image, _, _ = read_upload(file, test_item, colour=True, invert_light=False)
+            upload, _ = read_upload(file, test_item, colour=True, invert_light=False)
             with gate:
-                translated, reconstructed, cut_out = tasks.restyle(nets.task("restyle", caps.restyler), image[None], fabric)
-            return {"fabric": fabric, "cut_out": bool(cut_out[0]), "before": render.data_uri(image),
-                    "after": render.data_uri(translated[0]), "reconstructed": render.data_uri(reconstructed[0])}
+                translated, reconstructed, cut_out = tasks.restyle(nets.task("restyle", caps.restyler), upload.image[None], fabric)
+            return {"fabric": fabric, "cut_out": bool(cut_out[0]), "size": list(upload.size),
+                    "before": render.data_uri(uploads.answer(_rgb(upload.image), upload)),
+                    "after": render.data_uri(uploads.answer(translated[0], upload)),
+                    "reconstructed": render.data_uri(uploads.answer(reconstructed[0], upload))}
 
     @app.post("/api/lookbook")
     def build_lookbook(body: schemas.LookbookRequest) -> dict[str, Any]:
