@@ -20,9 +20,10 @@ from torch import nn
 from fashiongan import hub
 from fashiongan.data.datasets import USER_IMAGE_SIZE, attribute_vocabulary, load_training_data, with_source
 from fashiongan.data.folders import AttributeVocabulary, decode, images_in, pixels
-from fashiongan.images import convert
 from fashiongan.data.transforms import to_float
+from fashiongan.declaration import declaration
 from fashiongan.errors import CheckpointError, DataError, FashionGANError
+from fashiongan.images import convert
 from fashiongan.objectives.attributes import probabilities, score, vocabulary_of
 from fashiongan.train import FitResult, TrainConfig, fit, load_config
 from fashiongan.train.config import merge, validate
@@ -105,8 +106,9 @@ class AttributeModel:
 def load(source: str | Path) -> AttributeModel:
     """The attribute classifier of a checkpoint directory or ``pretrained:NAME``."""
     checkpoint = hub.load_checkpoint(source)
-    if checkpoint.config.get("model") != "attributes":
-        raise CheckpointError(f"{checkpoint.path} holds a {checkpoint.config.get('model')!r} model, not an attribute classifier")
+    found = declaration(checkpoint.config, checkpoint.path)
+    if found.kind != "attribute classifier":
+        raise CheckpointError(f"{checkpoint.path} holds a {found.kind} ({found.model!r}), not an attribute classifier")
     hp = checkpoint.config.get("train_config", {}).get("objective", {})
     if hp.get("vocabulary") is None:
         raise CheckpointError(f"{checkpoint.path} does not name its outputs (no objective.vocabulary in its config.json)")

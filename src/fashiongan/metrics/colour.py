@@ -9,7 +9,6 @@ The garment (foreground) is where the grayscale source item is not black backgro
 
 from __future__ import annotations
 
-import math
 from pathlib import Path
 from typing import Any
 
@@ -19,70 +18,22 @@ from kornia.color import rgb_to_lab
 from torch import nn
 
 from fashiongan.data import colored
+from fashiongan.data.lab import ciede2000, dominant, garment, nearest_colour
 from fashiongan.errors import FashionGANError
 from fashiongan.images import luminance
 from fashiongan.metrics.inputs import check_colours, check_labels, to_unit
-
-_POW25_7 = 25.0**7
-
-
-def ciede2000(lab1: torch.Tensor, lab2: torch.Tensor) -> torch.Tensor:
-    """CIEDE2000 colour difference (Sharma, Wu & Dalal 2005, k_L = k_C = k_H = 1) between Lab colours
-    (..., 3), broadcast against each other; computed in float64, returned in ``lab1``'s float dtype.
-
-    About 1 is a just-noticeable difference; 2-10 is visible at a glance; above ~20 they are different colours.
-    A metric, not a loss: its gradient is undefined at zero chroma and zero difference.
-    """
-    dtype = lab1.dtype if lab1.is_floating_point() else torch.float32
-    lab1, lab2 = torch.broadcast_tensors(lab1.double(), lab2.double())
-    l1, a1, b1 = lab1.unbind(-1)
-    l2, a2, b2 = lab2.unbind(-1)
-    c_mean = (torch.hypot(a1, b1) + torch.hypot(a2, b2)) / 2
-    g = 0.5 * (1 - torch.sqrt(c_mean**7 / (c_mean**7 + _POW25_7)))
-    a1p, a2p = (1 + g) * a1, (1 + g) * a2
-    c1p, c2p = torch.hypot(a1p, b1), torch.hypot(a2p, b2)
-    h1p = torch.remainder(torch.atan2(b1, a1p), 2 * math.pi)
-    h2p = torch.remainder(torch.atan2(b2, a2p), 2 * math.pi)
-    chromatic = c1p * c2p != 0
-
-    dh = h2p - h1p
-    dh = torch.where(dh > math.pi, dh - 2 * math.pi, torch.where(dh < -math.pi, dh + 2 * math.pi, dh))
-    dh = torch.where(chromatic, dh, torch.zeros_like(dh))
-    d_l, d_c = l2 - l1, c2p - c1p
-    d_h = 2 * torch.sqrt(c1p * c2p) * torch.sin(dh / 2)
-
-    l_mean, cp_mean = (l1 + l2) / 2, (c1p + c2p) / 2
-    h_sum = h1p + h2p
-    h_mean = torch.where(
-        (h1p - h2p).abs() <= math.pi, h_sum / 2,
-        torch.where(h_sum < 2 * math.pi, (h_sum + 2 * math.pi) / 2, (h_sum - 2 * math.pi) / 2),
-    )
-    h_mean = torch.where(chromatic, h_mean, h_sum)
-    deg = math.pi / 180
-    t = (1 - 0.17 * torch.cos(h_mean - 30 * deg) + 0.24 * torch.cos(2 * h_mean)
-         + 0.32 * torch.cos(3 * h_mean + 6 * deg) - 0.20 * torch.cos(4 * h_mean - 63 * deg))
-    d_theta = 30 * deg * torch.exp(-(((h_mean / deg - 275) / 25) ** 2))
-    r_c = 2 * torch.sqrt(cp_mean**7 / (cp_mean**7 + _POW25_7))
-    s_l = 1 + 0.015 * (l_mean - 50) ** 2 / torch.sqrt(20 + (l_mean - 50) ** 2)
-    s_c = 1 + 0.045 * cp_mean
-    s_h = 1 + 0.015 * cp_mean * t
-    r_t = -torch.sin(2 * d_theta) * r_c
-    lightness, chroma, hue = d_l / s_l, d_c / s_c, d_h / s_h
-    return torch.sqrt((lightness**2 + chroma**2 + hue**2 + r_t * chroma * hue).clamp_min(0)).to(dtype)
-
 
 def foreground_mask(gray: np.ndarray | torch.Tensor) -> torch.Tensor:
     """Bool (N, H, W): where a grayscale item is garment, grey >= ``colored.FOREGROUND`` on the [0, 1] scale.
     RGB images are judged by their luminance."""
     x = to_unit(gray, "grayscale items")
-    x = luminance(x) if x.shape[1] == 3 else x
-    return x[:, 0] >= colored.FOREGROUND
+    return garment(luminance(x) if x.shape[1] == 3 else x)
 
 
 def _mask(mask: np.ndarray | torch.Tensor | None, images: torch.Tensor) -> torch.Tensor:
     """A given mask (N, H, W) or (N, 1, H, W) as bool, or the images' own foreground."""
     if mask is None:
-        return luminance(images)[:, 0] >= colored.FOREGROUND
+        return garment(luminance(images))
     m = torch.as_tensor(np.asarray(mask) if not isinstance(mask, torch.Tensor) else mask).cpu()
     m = m[:, 0] if m.dim() == 4 else m
     if tuple(m.shape) != (images.shape[0], *images.shape[2:]):
@@ -107,17 +58,7 @@ def dominant_lab(images_rgb: np.ndarray | torch.Tensor, mask: np.ndarray | torch
     highlights and anti-aliased edges. An image with no foreground pixel takes the median of all its pixels.
     """
     x = _rgb(images_rgb, "images")
-    where = _mask(mask, x)
-    where = where | ~where.flatten(1).any(1)[:, None, None]
-    lab = rgb_to_lab(x).flatten(2)  # (N, 3, H*W)
-    lab = torch.where(where.flatten(1)[:, None, :], lab, torch.full_like(lab, float("nan")))
-    return lab.nanmedian(dim=2).values
-
-
-def nearest_colour(lab: torch.Tensor) -> torch.Tensor:
-    """Index (N,) of the catalogue colour nearest to each Lab colour (N, 3) by CIEDE2000."""
-    palette = colored.colour_lab(np.arange(len(colored.catalogue())))
-    return ciede2000(lab[:, None, :], palette[None, :, :].to(lab)).argmin(dim=1)
+    return dominant(x, _mask(mask, x))
 
 
 def colourfulness(images: np.ndarray | torch.Tensor, mask: np.ndarray | torch.Tensor | None = None) -> torch.Tensor:

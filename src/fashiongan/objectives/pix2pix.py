@@ -19,9 +19,9 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from fashiongan.data import lab
 from fashiongan.data.train_data import resize
 from fashiongan.data.transforms import to_uint8
-from fashiongan.metrics import colour as colour_metrics
 from fashiongan.objectives import adversarial as adv
 from fashiongan.objectives.base import Batch, Context, Losses, Nets, Objective, Phase, Report
 
@@ -82,12 +82,17 @@ def _report_rows(labels: torch.Tensor) -> torch.Tensor:
     return torch.tensor(rows[:REPORT_ITEMS], dtype=torch.long)
 
 
+def _unit(images: torch.Tensor) -> torch.Tensor:
+    """Images in [-1, 1] as float in [0, 1] on the CPU, as the Lab helpers take them."""
+    return images.detach().float().cpu().add(1).div(2).clamp(0, 1)
+
+
 @torch.no_grad()
 def report(nets: Nets, ctx: Context) -> Report:
     """Test items as rows: grey, ground truth, then the colorizer's output (asked ``auto`` and every
     colour in turn when conditional). Scores on REPORT_EVAL test items asked their true colour: L1,
     CIEDE2000 between the dominant garment colours of output and truth, how often the output's
-    dominant colour is nearest the colour asked (fashiongan.metrics.colour), and how often the true
+    dominant colour is nearest the colour asked (fashiongan.data.lab), and how often the true
     colour is the one ``auto`` would pick (its ceiling is the catalogue's most likely colour per item)."""
     data = ctx.eval_data
     if data is None or "gray" not in data:
@@ -102,12 +107,12 @@ def report(nets: Nets, ctx: Context) -> Report:
     colour = data["colour"][:REPORT_EVAL].to(device)
     out = generator(gray, colour if generator.num_colours else None)
     rgb = generator.to_rgb(out)
-    mask = colour_metrics.foreground_mask(gray.cpu())
-    dominant = colour_metrics.dominant_lab(rgb.cpu(), mask)
+    mask = lab.garment(_unit(gray))
+    painted = lab.dominant(_unit(rgb), mask)
     metrics = {
         "l1": (out - generator.from_rgb(truth)).abs().mean().item(),
-        "delta_e": colour_metrics.ciede2000(dominant, colour_metrics.dominant_lab(truth.cpu(), mask)).mean().item(),
-        "colour_accuracy": (colour_metrics.nearest_colour(dominant) == colour.cpu()).float().mean().item(),
+        "delta_e": lab.ciede2000(painted, lab.dominant(_unit(truth), mask)).mean().item(),
+        "colour_accuracy": (lab.nearest_colour(painted) == colour.cpu()).float().mean().item(),
     }
     if generator.num_colours:
         metrics["picker_accuracy"] = (generator.pick_colour(gray) == colour).float().mean().item()
