@@ -96,8 +96,8 @@ def test_acgan_adds_a_colour_head_for_generators_that_take_colours() -> None:
     built = _build("acgan-colour", tiny=True)
     objective = objectives.get("acgan")
     batch = {"image": torch.rand(8, 3, 28, 28) * 2 - 1, "label": torch.arange(8) % 10, "colour": torch.arange(8) % COLOURS}
-    ctx = Context(step=0, hp={}, state={}, seed=0, device=torch.device("cpu"))
-    d_phase, g_phase = objective.phases({})
+    ctx = Context(step=0, hp=objective.hyperparameters({}), state={}, seed=0, device=torch.device("cpu"))
+    d_phase, g_phase = objective.phases(ctx.hp)
     logged = d_phase.loss(built, batch, ctx)
     assert set(logged) == {"loss", "real_accuracy", "real_colour_accuracy"}
     logged["loss"].backward()

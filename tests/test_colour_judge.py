@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 import torch
 
-from fashiongan import hub, metrics, nets
+from fashiongan import hub, metrics, nets, objectives
 from fashiongan.data import colored, fabrics
 from fashiongan.data.datasets import load_training_data
 from fashiongan.data.transforms import to_float
@@ -71,7 +71,7 @@ def test_fabric_items_teach_the_class_head_only(real_data: Path) -> None:
 
     torch.manual_seed(0)
     judge = nets.build("colour_judge", width=8, feature_dim=32)
-    ctx = Context(0, {}, {}, 0, torch.device("cpu"))
+    ctx = Context(0, objectives.get("colour-judge").hyperparameters({}), {}, 0, torch.device("cpu"))
     judge.eval()  # no dropout or batch statistics: the same features in every call
     both = two_head_loss({"classifier": judge}, {k: v[30:46] for k, v in train.items()}, ctx)
     known = two_head_loss({"classifier": judge}, {k: v[30:40] for k, v in train.items()}, ctx)

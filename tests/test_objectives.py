@@ -21,6 +21,7 @@ from fashiongan.nets.gan import Generator
 from fashiongan.objectives import adversarial, infogan
 from fashiongan.objectives.base import Context
 from fashiongan.train import fit, load_config
+from fashiongan.train.config import packaged_configs
 
 VARIANTS = ["gan", "dcgan", "cgan", "acgan", "projgan", "infogan", "wgan", "wgan-gp", "lsgan", "dragan", "began", "ebgan"]
 CONDITIONAL = {"cgan", "acgan", "projgan", "infogan"}
@@ -45,8 +46,9 @@ def _setup(name: str, batch_size: int = 8, **hp):
     objective = objectives.get(name)
     built = {role: nets.build(spec["arch"], **spec.get("kwargs", {})) for role, spec in config.nets.items()}
     batch = {"image": torch.rand(batch_size, 1, 28, 28) * 2 - 1, "label": torch.arange(batch_size) % 10}
-    ctx = Context(step=0, hp=config.objective, state=objective.initial_state(config.objective), seed=0,
-                  device=torch.device("cpu"), data=conditions(config.data))
+    hp = objective.hyperparameters(config.objective)
+    ctx = Context(step=0, hp=hp, state=objective.initial_state(hp), seed=0, device=torch.device("cpu"),
+                  data=conditions(config.data))
     return objective, built, batch, ctx
 
 
@@ -289,3 +291,12 @@ def test_generator_label_checks() -> None:
     info = nets.build("dcgan_generator", z_dim=64, continuous_codes=2, num_classes=10, **TINY["dcgan_generator"])
     codes = info.latent(500)[:, -2:]
     assert codes.min() >= -1 and codes.max() <= 1 and codes.min() < -0.9 and codes.max() > 0.9
+
+
+@pytest.mark.parametrize("name", packaged_configs())
+def test_every_recipe_reads_only_the_settings_its_objective_declares_with_their_defaults(name: str) -> None:
+    config = load_config(name)
+    objective = objectives.get(config.model)
+    hp = objective.hyperparameters(config.objective)
+    assert set(hp) == set(objective.settings)  # a default for every setting; nothing else
+    assert objective.phases(hp) and isinstance(objective.initial_state(hp), dict)

@@ -78,7 +78,7 @@ def _setup(**hp):
         "nets": {"generator": {"kwargs": SMALL}, "discriminator": {"kwargs": SMALL}}, "objective": hp})
     built = {role: nets.build(s["arch"], **s["kwargs"]) for role, s in config.nets.items()}
     batch = {"image": _images(8), "label": torch.arange(8) % 10}
-    return objectives.get("projgan"), built, batch, config.objective
+    return objectives.get("projgan"), built, batch, objectives.get("projgan").hyperparameters(config.objective)
 
 
 def test_r1_is_applied_lazily_and_scaled_by_its_interval() -> None:

@@ -145,7 +145,7 @@ def test_an_exploding_encoder_keeps_the_loss_finite() -> None:
     torch.nn.init.constant_(net.encoder_head[-1].bias, 100.0)  # log-variances of 100: std exp(50) unbounded
     _, log_var = net.encode(_batch(4)["image"], _batch(4)["attributes"])
     assert log_var.max() <= 10
-    ctx = Context(step=0, hp={}, state={}, seed=0, device=torch.device("cpu"))
+    ctx = Context(step=0, hp=objective.OBJECTIVE.hyperparameters({}), state={}, seed=0, device=torch.device("cpu"))
     assert torch.isfinite(objective.loss({"vae": net}, _batch(4), ctx)["loss"])
 
 
@@ -177,11 +177,12 @@ def test_discretised_logistic_is_a_distribution_over_the_256_levels() -> None:
 
 def test_kl_warmup_and_free_bits_shape_the_loss() -> None:
     assert objective.kl_weight({"beta": 2.0, "warmup": 100}, 0) == pytest.approx(0.02)
-    assert objective.kl_weight({"beta": 2.0, "warmup": 100}, 99) == objective.kl_weight({"beta": 2.0}, 5000) == 2.0
+    hp = objective.OBJECTIVE.hyperparameters
+    assert objective.kl_weight(hp({"beta": 2.0, "warmup": 100}), 99) == objective.kl_weight(hp({"beta": 2.0}), 5000) == 2.0
     torch.manual_seed(0)
     net = nets.build("cvae", **TINY["cvae"])
     batch = _batch()
-    ctx = Context(step=0, hp={"free_bits": 50.0}, state={}, seed=0, device=torch.device("cpu"))
+    ctx = Context(step=0, hp=objective.OBJECTIVE.hyperparameters({"free_bits": 50.0}), state={}, seed=0, device=torch.device("cpu"))
     torch.manual_seed(1)
     logged = objective.loss({"vae": net}, batch, ctx)
     # every dimension's KL is far below 50 nats, so each one costs exactly the free bits
@@ -201,7 +202,7 @@ def test_elbo_is_finite_and_improves_over_a_few_steps(name: str) -> None:
     batch = _batch()
     before = objective.elbo(net, batch["image"], batch["attributes"], seed=0)
     optimizer = torch.optim.Adam(net.parameters(), lr=3e-3)
-    ctx = Context(step=0, hp={}, state={}, seed=0, device=torch.device("cpu"))
+    ctx = Context(step=0, hp=objective.OBJECTIVE.hyperparameters({}), state={}, seed=0, device=torch.device("cpu"))
     for _ in range(15):
         optimizer.zero_grad()
         objective.loss({"vae": net}, batch, ctx)["loss"].backward()

@@ -43,7 +43,7 @@ def d_loss(nets: Nets, batch: Batch, ctx: Context) -> Losses:
     real_adv, real_aux = _split(D(batch["image"]), nets)
     fake_adv, fake_aux = _split(D(fake), nets)
     loss = adv.real_loss(real_adv) + adv.fake_loss(fake_adv) + _cross_entropy(real_aux, targets)
-    weight = float(ctx.hp.get("fake_aux", 1.0))
+    weight = float(ctx.hp["fake_aux"])
     if weight:
         loss = loss + weight * _cross_entropy(fake_aux, targets)
     logs = {"loss": loss}
@@ -61,6 +61,6 @@ def g_loss(nets: Nets, batch: Batch, ctx: Context) -> Losses:
 
 OBJECTIVE = adv.objective(
     "acgan", "auxiliary-classifier GAN: D also classifies (the colour too, for colour generators)",
-    d_loss, g_loss, conditional=True, check=lambda hp: adv.positive(hp, "fake_aux", 1.0, zero=True),
-    settings=("fake_aux",),
+    d_loss, g_loss, conditional=True, check=lambda hp: adv.positive(hp, "fake_aux", zero=True),
+    settings={"fake_aux": 1.0},
 )

@@ -79,10 +79,10 @@ def heads(logits: torch.Tensor, *sizes: int) -> tuple[torch.Tensor, ...]:
     return tuple(logits.split([1, *sizes], dim=1))
 
 
-def positive(hp: Mapping[str, Any], key: str, default: float, whole: bool = False, upto: float | None = None, zero: bool = False) -> Any:
-    """``hp[key]`` (else ``default``), rejected before training unless positive (or zero, when ``zero``),
-    whole when ``whole``, at most ``upto`` when given."""
-    value = hp.get(key, default)
+def positive(hp: Mapping[str, Any], key: str, whole: bool = False, upto: float | None = None, zero: bool = False) -> Any:
+    """``hp[key]`` (the hyperparameters with their declared defaults filled in), rejected before training unless
+    positive (or zero, when ``zero``), whole when ``whole``, at most ``upto`` when given."""
+    value = hp[key]
     ok = isinstance(value, (int, float)) and not isinstance(value, bool) and (value >= 0 if zero else value > 0)
     if ok and whole:
         ok = float(value).is_integer()
@@ -133,20 +133,20 @@ def objective(
     d_after: Callable[[Nets, Context], None] | None = None,
     check: Callable[[Mapping[str, Any]], None] | None = None,
     initial_state: Callable[[Mapping[str, Any]], dict[str, torch.Tensor]] = lambda hp: {},
-    settings: tuple[str, ...] = (),
+    settings: Mapping[str, Any] | None = None,
 ) -> Objective:
     """A two-phase GAN recipe. ``n_critic``: the default of ``objective.n_critic`` (D steps per G step;
-    None: one each, and no such setting). ``settings`` names the hyperparameters its losses read; ``check``
-    rejects bad values of them before training starts."""
+    None: one each, and no such setting). ``settings`` declares the hyperparameters its losses read, with their
+    defaults; ``check`` rejects bad values of them before training starts."""
 
     def phases(hp: Mapping[str, Any]) -> list[Phase]:
         if check is not None:
             check(hp)
-        every = positive(hp, "n_critic", n_critic, whole=True) if n_critic is not None else 1
+        every = positive(hp, "n_critic", whole=True) if n_critic is not None else 1
         return [Phase("D", "discriminator", d_loss, after=d_after), Phase("G", "generator", g_loss, every=every)]
 
     return Objective(
         name=name, description=description, phases=phases, roles=("generator", "discriminator"), main="generator",
         conditional=conditional, initial_state=initial_state, report=report,
-        settings=(*settings, *(("n_critic",) if n_critic is not None else ())),
+        settings={**(settings or {}), **({"n_critic": n_critic} if n_critic is not None else {})},
     )

@@ -53,7 +53,7 @@ def probabilities(
 
 def vocabulary_of(hp: Mapping[str, Any], outputs: int) -> AttributeVocabulary:
     """The objective's pinned vocabulary, or one column ``output`` of values 0..outputs-1 when none was pinned."""
-    if hp.get("vocabulary") is None:
+    if hp["vocabulary"] is None:
         return AttributeVocabulary(("output",), (tuple(str(i) for i in range(outputs)),))
     vocab = AttributeVocabulary.from_dict(hp["vocabulary"])
     if len(vocab.names) != outputs:
@@ -96,7 +96,7 @@ def _report(nets: Nets, ctx: Context) -> Report:
         return Report()
     model = nets["classifier"]
     was_training = model.training
-    probs = probabilities(model, ctx.eval_data["image"], ctx.hp.get("image_size"))
+    probs = probabilities(model, ctx.eval_data["image"], ctx.hp["image_size"])
     model.train(was_training)
     return Report(metrics=score(probs, ctx.eval_data["attributes"].cpu(), vocabulary_of(ctx.hp, probs.shape[1])))
 
@@ -108,6 +108,6 @@ OBJECTIVE = Objective(
     roles=("classifier",),
     main="classifier",
     report=_report,
-    settings=("vocabulary", "image_size"),
+    settings={"vocabulary": None, "image_size": None},
     kind="attribute classifier",
 )

@@ -69,5 +69,11 @@ class Objective:
     initial_state: Callable[[Mapping[str, Any]], dict[str, torch.Tensor]] = lambda hp: {}
     report: Callable[[Nets, Context], Report] | None = None
     inference_roles: tuple[str, ...] = ()  # nets besides ``main`` that using the model needs (saved beside it)
-    settings: tuple[str, ...] = ()  # the hyperparameters (``objective.NAME``) it reads: any other is a typo, rejected
+    settings: Mapping[str, Any] = field(default_factory=dict)  # the hyperparameters (``objective.NAME``) it reads, with
+    # their defaults: any other name is a typo, rejected
     kind: str = "generator"  # what its checkpoints are: generator, vae, translation, colorizer, classifier, attribute classifier
+
+    def hyperparameters(self, given: Mapping[str, Any]) -> dict[str, Any]:
+        """A config's ``objective`` section with every setting it leaves out at its declared default: what the
+        phases, the initial state and the losses (``ctx.hp``) read."""
+        return {**self.settings, **given}

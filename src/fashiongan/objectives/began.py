@@ -24,11 +24,11 @@ def d_loss(nets: Nets, batch: Batch, ctx: Context) -> Losses:
     real_energy, fake_energy = energy(D, batch["image"]), energy(D, fake)
     loss = real_energy - k.clone() * fake_energy
     with torch.no_grad():
-        balance = float(ctx.hp.get("gamma", 0.75)) * real_energy - fake_energy
+        balance = float(ctx.hp["gamma"]) * real_energy - fake_energy
         if dist.is_available() and dist.is_initialized():  # under torchrun every rank keeps the same k
             dist.all_reduce(balance)
             balance /= dist.get_world_size()
-        k.add_(float(ctx.hp.get("lambda_k", 0.001)) * balance.to(k.device)).clamp_(0.0, 1.0)  # k stays where the state is
+        k.add_(float(ctx.hp["lambda_k"]) * balance.to(k.device)).clamp_(0.0, 1.0)  # k stays where the state is
     return {"loss": loss, "k": k.clone(), "convergence": real_energy.detach() + balance.abs()}
 
 
@@ -39,14 +39,14 @@ def g_loss(nets: Nets, batch: Batch, ctx: Context) -> Losses:
 
 
 def _check(hp: Mapping[str, Any]) -> None:
-    adv.positive(hp, "gamma", 0.75, upto=1.0)
-    adv.positive(hp, "lambda_k", 0.001)
-    k0 = hp.get("k0", 0.0)
+    adv.positive(hp, "gamma", upto=1.0)
+    adv.positive(hp, "lambda_k")
+    k0 = hp["k0"]
     if not (isinstance(k0, (int, float)) and 0 <= k0 <= 1):
-        raise FashionGANError(f"objective.k0 must lie in [0, 1], got {hp.get('k0')!r}")
+        raise FashionGANError(f"objective.k0 must lie in [0, 1], got {hp['k0']!r}")
 
 
 OBJECTIVE = adv.objective(
     "began", "boundary-equilibrium GAN: autoencoder D, balance k", d_loss, g_loss, check=_check,
-    initial_state=lambda hp: {"k": torch.tensor(float(hp.get("k0", 0.0)))}, settings=("gamma", "lambda_k", "k0"),
+    initial_state=lambda hp: {"k": torch.tensor(float(hp["k0"]))}, settings={"gamma": 0.75, "lambda_k": 0.001, "k0": 0.0},
 )

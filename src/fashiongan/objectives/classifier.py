@@ -22,7 +22,7 @@ from fashiongan.objectives.base import Batch, Context, Losses, Nets, Objective, 
 
 def classification_loss(nets: Nets, batch: Batch, ctx: Context) -> Losses:
     logits = nets["classifier"](batch["image"])
-    loss = F.cross_entropy(logits, batch["label"], label_smoothing=ctx.hp.get("label_smoothing", 0.0))
+    loss = F.cross_entropy(logits, batch["label"], label_smoothing=ctx.hp["label_smoothing"])
     accuracy = (logits.argmax(1) == batch["label"]).float().mean()
     return {"loss": loss, "accuracy": accuracy}
 
@@ -33,11 +33,11 @@ def adversarial_loss(nets: Nets, batch: Batch, ctx: Context) -> Losses:
     model.eval()
     generator = torch.Generator().manual_seed(ctx.seed * 1_000_003 + ctx.step)
     adversarial = attack(
-        hp["adversarial"], model, batch["image"], batch["label"], float(hp.get("eps", 0.1)),
-        mask=bool(hp.get("mask", True)), steps=int(hp.get("steps", 7)), generator=generator,
+        hp["adversarial"], model, batch["image"], batch["label"], float(hp["eps"]),
+        mask=bool(hp["mask"]), steps=int(hp["steps"]), generator=generator,
     )
     model.train()
-    weight = float(hp.get("adv_weight", 0.5))
+    weight = float(hp["adv_weight"])
     clean = classification_loss(nets, batch, ctx) if weight < 1 else None
     attacked = classification_loss(nets, {**batch, "image": adversarial}, ctx)
     loss = attacked["loss"] if clean is None else (1 - weight) * clean["loss"] + weight * attacked["loss"]
@@ -64,15 +64,15 @@ def _report(nets: Nets, ctx: Context) -> Report:
 
 def _phases(hp: Mapping[str, Any]) -> list[Phase]:
     """Plain or adversarial training; bad adversarial settings are rejected here, before training."""
-    name = hp.get("adversarial")
+    name = hp["adversarial"]
     if name is None:
         return [Phase("C", "classifier", classification_loss)]
     if name not in ATTACKS:
         raise FashionGANError(f"objective.adversarial must be one of: {', '.join(ATTACKS)}; got {name!r}")
-    check_eps(hp.get("eps", 0.1))
-    if not 0 < float(hp.get("adv_weight", 0.5)) <= 1:
+    check_eps(hp["eps"])
+    if not 0 < float(hp["adv_weight"]) <= 1:
         raise FashionGANError("objective.adv_weight must lie in (0, 1]")
-    if not isinstance(hp.get("steps", 7), int) or hp.get("steps", 7) < 1:
+    if not isinstance(hp["steps"], int) or hp["steps"] < 1:
         raise FashionGANError("objective.steps (PGD steps) must be a positive whole number")
     return [Phase("C", "classifier", adversarial_loss)]
 
@@ -84,6 +84,6 @@ OBJECTIVE = Objective(
     roles=("classifier",),
     main="classifier",
     report=_report,
-    settings=("label_smoothing", "adversarial", "eps", "mask", "steps", "adv_weight"),
+    settings={"label_smoothing": 0.0, "adversarial": None, "eps": 0.1, "mask": True, "steps": 7, "adv_weight": 0.5},
     kind="classifier",
 )

@@ -19,7 +19,7 @@ from fashiongan.objectives.base import Batch, Context, Losses, Nets, Objective, 
 
 
 def two_head_loss(nets: Nets, batch: Batch, ctx: Context) -> Losses:
-    judge, smoothing = nets["classifier"], float(ctx.hp.get("label_smoothing", 0.0))
+    judge, smoothing = nets["classifier"], float(ctx.hp["label_smoothing"])
     features = judge.features(batch["image"])
     logits, colour_logits = judge.head(features), judge.colour_head(features)
     class_loss = F.cross_entropy(logits, batch["label"], label_smoothing=smoothing)
@@ -27,7 +27,7 @@ def two_head_loss(nets: Nets, batch: Batch, ctx: Context) -> Losses:
     colour_loss = F.cross_entropy(colour_logits, batch["colour"], label_smoothing=smoothing, reduction="sum")
     colour_loss = colour_loss / known.sum().clamp_min(1)  # a mean over the items with a colour
     return {
-        "loss": class_loss + float(ctx.hp.get("colour_weight", 1.0)) * colour_loss,
+        "loss": class_loss + float(ctx.hp["colour_weight"]) * colour_loss,
         "class_loss": class_loss,
         "colour_loss": colour_loss,
         "accuracy": (logits.argmax(1) == batch["label"]).float().mean(),
@@ -58,7 +58,7 @@ def _report(nets: Nets, ctx: Context) -> Report:
 
 
 def _phases(hp: Mapping[str, Any]) -> list[Phase]:
-    if float(hp.get("colour_weight", 1.0)) <= 0:
+    if float(hp["colour_weight"]) <= 0:
         raise FashionGANError("objective.colour_weight must be positive (the colour head must learn something)")
     return [Phase("C", "classifier", two_head_loss)]
 
@@ -70,6 +70,6 @@ OBJECTIVE = Objective(
     roles=("classifier",),
     main="classifier",
     report=_report,
-    settings=("colour_weight", "label_smoothing"),
+    settings={"colour_weight": 1.0, "label_smoothing": 0.0},
     kind="classifier",
 )

@@ -36,7 +36,7 @@ _FRESH = "fresh_fake_"  # ctx.state keys of this step's fakes, from phase G to p
 
 def domains(hp: Mapping[str, Any]) -> tuple[str, str]:
     """The two domain names (A first), checked: two different non-empty names."""
-    names = hp.get("domains", DEFAULT_DOMAINS)
+    names = hp["domains"]
     if (not isinstance(names, (list, tuple)) or len(names) != 2 or not all(isinstance(n, str) and n.strip() for n in names)
             or names[0].strip().lower() == names[1].strip().lower()):
         raise FashionGANError(f"objective.domains must name the two domains, A first (e.g. [leather, denim]); got {names!r}")
@@ -45,9 +45,9 @@ def domains(hp: Mapping[str, Any]) -> tuple[str, str]:
 
 def _check(hp: Mapping[str, Any]) -> None:
     domains(hp)
-    adv.positive(hp, "cycle", 10.0)
-    adv.positive(hp, "identity", 0.5, zero=True)
-    adv.positive(hp, "pool_size", 50, whole=True, zero=True)
+    adv.positive(hp, "cycle")
+    adv.positive(hp, "identity", zero=True)
+    adv.positive(hp, "pool_size", whole=True, zero=True)
 
 
 def check_channels(nets: Nets, batch: Batch, identity: bool) -> None:
@@ -75,7 +75,7 @@ def _lsgan(scores: torch.Tensor, target: float) -> torch.Tensor:
 
 def g_loss(nets: Nets, batch: Batch, ctx: Context) -> Losses:
     hp = ctx.hp
-    cycle, identity = float(hp.get("cycle", 10.0)), float(hp.get("identity", 0.5))
+    cycle, identity = float(hp["cycle"]), float(hp["identity"])
     check_channels(nets, batch, identity > 0)
     real_a, real_b = batch["image_a"], batch["image_b"]
     g_ab, g_ba = nets["generator_ab"], nets["generator_ba"]
@@ -96,7 +96,7 @@ def g_loss(nets: Nets, batch: Batch, ctx: Context) -> Losses:
 def query_pool(ctx: Context, domain: str, fakes: torch.Tensor) -> torch.Tensor:
     """The fakes a discriminator sees: while the pool of ``pool_size`` fills, the new ones (kept);
     then each new fake is, with probability 1/2, swapped for a random pooled one, which it replaces."""
-    size = int(ctx.hp.get("pool_size", 50))
+    size = int(ctx.hp["pool_size"])
     if size == 0:
         return fakes
     key = f"pool_{domain}"
@@ -176,6 +176,6 @@ OBJECTIVE = Objective(
     main="generator_ab",
     report=report,
     inference_roles=("generator_ba",),
-    settings=("cycle", "identity", "pool_size", "domains"),
+    settings={"cycle": 10.0, "identity": 0.5, "pool_size": 50, "domains": DEFAULT_DOMAINS},
     kind="translation",
 )

@@ -16,16 +16,16 @@ def d_loss(nets: Nets, batch: Batch, ctx: Context) -> Losses:
     losses = gan.d_loss(nets, batch, ctx)
     real, labels = batch["image"], batch["label"] if nets["generator"].num_classes else None
     alpha = torch.rand(len(real), 1, 1, 1, device=real.device)
-    noise = float(ctx.hp.get("perturb", 0.5)) * real.std() * torch.rand_like(real)
+    noise = float(ctx.hp["perturb"]) * real.std() * torch.rand_like(real)
     penalty = adv.gradient_penalty(lambda x: nets["discriminator"](x, labels), real + alpha * noise)
-    weight = float(ctx.hp.get("gp_weight", 0.25))
+    weight = float(ctx.hp["gp_weight"])
     return {**losses, "loss": losses["loss"] + weight * penalty, "penalty": penalty.detach()}
 
 
 def _check(hp: Mapping[str, Any]) -> None:
-    adv.positive(hp, "gp_weight", 0.25)
-    adv.positive(hp, "perturb", 0.5)
+    adv.positive(hp, "gp_weight")
+    adv.positive(hp, "perturb")
 
 
 OBJECTIVE = adv.objective("dragan", "DRAGAN: GAN losses with a gradient penalty around the data", d_loss, gan.g_loss, check=_check,
-                          settings=("gp_weight", "perturb"))
+                          settings={"gp_weight": 0.25, "perturb": 0.5})

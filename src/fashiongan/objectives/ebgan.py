@@ -24,7 +24,7 @@ def d_loss(nets: Nets, batch: Batch, ctx: Context) -> Losses:
     D, real = nets["discriminator"], batch["image"]
     fake, _, _ = adv.fake(nets, batch, ctx, grad=False)
     real_energy, fake_energy = F.mse_loss(D(real)[0], real), F.mse_loss(D(fake)[0], fake)
-    return {"loss": real_energy + F.relu(float(ctx.hp.get("margin", 1.0)) - fake_energy), "fake_energy": fake_energy.detach()}
+    return {"loss": real_energy + F.relu(float(ctx.hp["margin"]) - fake_energy), "fake_energy": fake_energy.detach()}
 
 
 def g_loss(nets: Nets, batch: Batch, ctx: Context) -> Losses:
@@ -33,13 +33,13 @@ def g_loss(nets: Nets, batch: Batch, ctx: Context) -> Losses:
         reconstruction, codes = D(fake)
     pt = pull_away(codes)
     energy = F.mse_loss(reconstruction, fake)  # both sides depend on G: the energy's whole gradient
-    return {"loss": energy + float(ctx.hp.get("pt_weight", 0.1)) * pt, "pull_away": pt.detach()}
+    return {"loss": energy + float(ctx.hp["pt_weight"]) * pt, "pull_away": pt.detach()}
 
 
 def _check(hp: Mapping[str, Any]) -> None:
-    adv.positive(hp, "margin", 1.0)
-    adv.positive(hp, "pt_weight", 0.1, zero=True)
+    adv.positive(hp, "margin")
+    adv.positive(hp, "pt_weight", zero=True)
 
 
 OBJECTIVE = adv.objective("ebgan", "energy-based GAN: autoencoder D, margin, pull-away term", d_loss, g_loss, check=_check,
-                          settings=("margin", "pt_weight"))
+                          settings={"margin": 1.0, "pt_weight": 0.1})

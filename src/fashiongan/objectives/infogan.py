@@ -32,8 +32,8 @@ def d_loss(nets: Nets, batch: Batch, ctx: Context) -> Losses:
     real_adv, real_classes = adv.heads(D(batch["image"]), G.num_classes, G.continuous_codes)[:2]
     fake_adv, info = info_loss(D(fake), G, labels, z)
     real_info = F.cross_entropy(real_classes, batch["label"])
-    loss = (adv.real_loss(real_adv) + adv.fake_loss(fake_adv) + float(ctx.hp.get("info_weight", 1.0)) * info
-            + float(ctx.hp.get("real_label_weight", 1.0)) * real_info)
+    loss = (adv.real_loss(real_adv) + adv.fake_loss(fake_adv) + float(ctx.hp["info_weight"]) * info
+            + float(ctx.hp["real_label_weight"]) * real_info)
     return {"loss": loss, "info_loss": info.detach(), "real_label_loss": real_info.detach()}
 
 
@@ -41,15 +41,15 @@ def g_loss(nets: Nets, batch: Batch, ctx: Context) -> Losses:
     fake, labels, z = adv.fake(nets, batch, ctx)
     with adv.frozen(nets["discriminator"]) as D:
         fake_adv, info = info_loss(D(fake), nets["generator"], labels, z)
-    return {"loss": adv.real_loss(fake_adv) + float(ctx.hp.get("info_weight", 1.0)) * info, "info_loss": info.detach()}
+    return {"loss": adv.real_loss(fake_adv) + float(ctx.hp["info_weight"]) * info, "info_loss": info.detach()}
 
 
 def _check(hp: Mapping[str, Any]) -> None:
-    adv.positive(hp, "info_weight", 1.0, zero=True)
-    adv.positive(hp, "real_label_weight", 1.0, zero=True)
+    adv.positive(hp, "info_weight", zero=True)
+    adv.positive(hp, "real_label_weight", zero=True)
 
 
 OBJECTIVE = adv.objective(
     "infogan", "infoGAN, supervised: the categorical code is the label, plus continuous codes",
-    d_loss, g_loss, conditional=True, check=_check, settings=("info_weight", "real_label_weight"),
+    d_loss, g_loss, conditional=True, check=_check, settings={"info_weight": 1.0, "real_label_weight": 1.0},
 )

@@ -59,7 +59,7 @@ def g_loss(nets: Nets, batch: Batch, ctx: Context) -> Losses:
 
 
 def _weight(hp: Mapping[str, Any], key: str) -> float:
-    return adv.positive(hp, key, DEFAULTS[key], zero=True)
+    return adv.positive(hp, key, zero=True)
 
 
 def _check(hp: Mapping[str, Any]) -> None:
@@ -136,6 +136,6 @@ OBJECTIVE = Objective(
     roles=("generator", "discriminator"),
     main="generator",
     report=report,
-    settings=tuple(DEFAULTS),
+    settings=DEFAULTS,
     kind="colorizer",
 )

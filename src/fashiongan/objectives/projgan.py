@@ -31,8 +31,8 @@ LOSSES = ("hinge", "ns")
 def _scores(nets: Nets, images: torch.Tensor, labels: torch.Tensor, ctx: Context) -> tuple[torch.Tensor, torch.Tensor | None]:
     """(adversarial logits (N,), class logits or None): D on the augmented images."""
     D = nets["discriminator"]
-    out = D(diffaugment.augment(images, diffaugment.policy(ctx.hp.get("diffaugment"))), labels)
-    aux_weight = float(ctx.hp.get("aux_weight", 0.0))
+    out = D(diffaugment.augment(images, diffaugment.policy(ctx.hp["diffaugment"])), labels)
+    aux_weight = float(ctx.hp["aux_weight"])
     if aux_weight and out.shape[1] == 1:
         raise FashionGANError("objective.aux_weight needs a discriminator with a class head (nets.discriminator.kwargs.aux_classes: 10)")
     return out[:, 0], (out[:, 1:] if aux_weight else None)
@@ -40,12 +40,12 @@ def _scores(nets: Nets, images: torch.Tensor, labels: torch.Tensor, ctx: Context
 
 def d_loss(nets: Nets, batch: Batch, ctx: Context) -> Losses:
     fake, labels, _ = adv.fake(nets, batch, ctx, grad=False)
-    gamma, every = float(ctx.hp.get("r1", 0.0)), int(ctx.hp.get("r1_every", 16))
+    gamma, every = float(ctx.hp["r1"]), int(ctx.hp["r1_every"])
     penalise = gamma > 0 and ctx.step % every == 0
     real = batch["image"].detach().requires_grad_(penalise)
     adversarial, aux = _scores(nets, torch.cat([real, fake]), torch.cat([labels, labels]), ctx)  # one pass: one weight normalisation
     (real_adv, fake_adv), real_aux = adversarial.chunk(2), None if aux is None else aux[: len(real)]
-    if ctx.hp.get("loss", "hinge") == "hinge":
+    if ctx.hp["loss"] == "hinge":
         loss = F.relu(1 - real_adv).mean() + F.relu(1 + fake_adv).mean()
     else:
         loss = adv.real_loss(real_adv) + adv.fake_loss(fake_adv)
@@ -65,22 +65,22 @@ def g_loss(nets: Nets, batch: Batch, ctx: Context) -> Losses:
     fake, labels, _ = adv.fake(nets, batch, ctx)
     with adv.frozen(nets["discriminator"]):
         fake_adv, fake_aux = _scores(nets, fake, labels, ctx)
-    loss = -fake_adv.mean() if ctx.hp.get("loss", "hinge") == "hinge" else adv.real_loss(fake_adv)
+    loss = -fake_adv.mean() if ctx.hp["loss"] == "hinge" else adv.real_loss(fake_adv)
     if fake_aux is not None:
         loss = loss + float(ctx.hp["aux_weight"]) * F.cross_entropy(fake_aux, labels)
     return {"loss": loss}
 
 
 def _check(hp: Mapping[str, Any]) -> None:
-    if hp.get("loss", "hinge") not in LOSSES:
-        raise FashionGANError(f"objective.loss must be one of {', '.join(LOSSES)}, got {hp.get('loss')!r}")
-    adv.positive(hp, "aux_weight", 0.0, zero=True)
-    adv.positive(hp, "r1", 0.0, zero=True)
-    adv.positive(hp, "r1_every", 16, whole=True)
-    diffaugment.policy(hp.get("diffaugment"))
+    if hp["loss"] not in LOSSES:
+        raise FashionGANError(f"objective.loss must be one of {', '.join(LOSSES)}, got {hp['loss']!r}")
+    adv.positive(hp, "aux_weight", zero=True)
+    adv.positive(hp, "r1", zero=True)
+    adv.positive(hp, "r1_every", whole=True)
+    diffaugment.policy(hp["diffaugment"])
 
 
 OBJECTIVE = adv.objective(
     "projgan", "projection discriminator, spectral norm, hinge loss; optional class head, R1 and DiffAugment",
-    d_loss, g_loss, conditional=True, check=_check, settings=("loss", "aux_weight", "r1", "r1_every", "diffaugment"),
+    d_loss, g_loss, conditional=True, check=_check, settings={"loss": "hinge", "aux_weight": 0.0, "r1": 0.0, "r1_every": 16, "diffaugment": None},
 )

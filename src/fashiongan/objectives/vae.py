@@ -29,8 +29,8 @@ from fashiongan.errors import FashionGANError
 from fashiongan.objectives.adversarial import positive
 from fashiongan.objectives.base import Batch, Context, Losses, Nets, Objective, Phase, Report
 
-SETTINGS = ("beta", "warmup", "free_bits", "report_n")
 REPORT_N = 2000        # test items whose ELBO the report scores
+SETTINGS = {"beta": 1.0, "warmup": 0, "free_bits": 0.0, "report_n": REPORT_N}
 RECONSTRUCTED = 12     # test items shown with their reconstructions
 BIN = 2 / 255          # width of one 8-bit level on the [-1, 1] scale
 MIN_LOG_SCALE = -7.0
@@ -83,8 +83,8 @@ def _attributes(net: torch.nn.Module, batch: Batch) -> torch.Tensor | None:
 
 def kl_weight(hp: Mapping[str, Any], step: int) -> float:
     """beta, ramped linearly from 0 over the first ``warmup`` steps: a pure function of the step, so resume needs no state."""
-    beta = positive(hp, "beta", 1.0, zero=True)
-    warmup = positive(hp, "warmup", 0, whole=True, zero=True)
+    beta = positive(hp, "beta", zero=True)
+    warmup = positive(hp, "warmup", whole=True, zero=True)
     return beta * min(1.0, (step + 1) / warmup) if warmup else beta
 
 
@@ -93,7 +93,7 @@ def loss(nets: Nets, batch: Batch, ctx: Context) -> Losses:
     log_p, kl = terms(net, images, _attributes(net, batch), torch.randn(len(images), net.z_dim, device=images.device))
     reconstruction = -log_p.mean()
     kl_per_dim = kl.mean(0)
-    penalised = kl_per_dim.clamp_min(positive(ctx.hp, "free_bits", 0.0, zero=True)).sum()
+    penalised = kl_per_dim.clamp_min(positive(ctx.hp, "free_bits", zero=True)).sum()
     return {
         "loss": reconstruction + kl_weight(ctx.hp, ctx.step) * penalised,
         "reconstruction": reconstruction.detach(),
@@ -147,7 +147,7 @@ def report(nets: Nets, ctx: Context) -> Report:
     names: list[str] = []
     data = ctx.eval_data
     if data is not None:
-        n = positive(ctx.hp, "report_n", REPORT_N, whole=True)
+        n = positive(ctx.hp, "report_n", whole=True)
         attributes = data.get("attributes") if net.num_attributes else None
         metrics = elbo(net, data["image"][:n], None if attributes is None else attributes[:n], seed=ctx.seed)
         shown = data["image"][:RECONSTRUCTED].to(device)
@@ -186,8 +186,8 @@ def _pad(images: torch.Tensor, count: int) -> torch.Tensor:
 
 def phases(hp: Mapping[str, Any]) -> list[Phase]:
     kl_weight(hp, 0)
-    positive(hp, "free_bits", 0.0, zero=True)
-    positive(hp, "report_n", REPORT_N, whole=True)
+    positive(hp, "free_bits", zero=True)
+    positive(hp, "report_n", whole=True)
     return [Phase("VAE", "vae", loss)]
 
 

@@ -26,16 +26,16 @@ def g_loss(nets: Nets, batch: Batch, ctx: Context) -> Losses:
 
 @torch.no_grad()
 def clip(nets: Nets, ctx: Context) -> None:
-    bound = float(ctx.hp.get("clip", 0.01))
+    bound = float(ctx.hp["clip"])
     for p in nets["discriminator"].parameters():
         p.clamp_(-bound, bound)
 
 
 def _check(hp: Mapping[str, Any]) -> None:
-    adv.positive(hp, "clip", 0.01)
+    adv.positive(hp, "clip")
 
 
 OBJECTIVE = adv.objective(
     "wgan", "Wasserstein GAN with weight clipping", critic_loss, g_loss, n_critic=5, d_after=clip, check=_check,
-    settings=("clip",),
+    settings={"clip": 0.01},
 )

@@ -18,12 +18,12 @@ def critic_loss(nets: Nets, batch: Batch, ctx: Context) -> Losses:
     distance = D(real, labels).mean() - D(fake, labels).mean()
     alpha = torch.rand(len(real), 1, 1, 1, device=real.device)
     penalty = adv.gradient_penalty(lambda x: D(x, labels), alpha * real + (1 - alpha) * fake)
-    return {"loss": -distance + float(ctx.hp.get("gp_weight", 10.0)) * penalty, "wasserstein": distance.detach(), "penalty": penalty.detach()}
+    return {"loss": -distance + float(ctx.hp["gp_weight"]) * penalty, "wasserstein": distance.detach(), "penalty": penalty.detach()}
 
 
 def _check(hp: Mapping[str, Any]) -> None:
-    adv.positive(hp, "gp_weight", 10.0)
+    adv.positive(hp, "gp_weight")
 
 
 OBJECTIVE = adv.objective("wgan-gp", "Wasserstein GAN with a gradient penalty", critic_loss, g_loss, n_critic=5, check=_check,
-                          settings=("gp_weight",))
+                          settings={"gp_weight": 10.0})

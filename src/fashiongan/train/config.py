@@ -154,7 +154,7 @@ def validate(config: TrainConfig) -> None:
         if not float(opt.get("lr", 1e-3)) > 0:
             raise FashionGANError(f"optim.{name}.lr must be positive")
     _check_combinations(config)
-    for phase in objective.phases(config.objective):
+    for phase in objective.phases(objective.hyperparameters(config.objective)):
         if phase.optimizer not in config.optim:
             raise FashionGANError(f"model {config.model!r} needs an optimiser {phase.optimizer!r} in `optim`")
     t = config.train

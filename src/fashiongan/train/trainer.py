@@ -53,11 +53,12 @@ class Trainer:
         if self.channels_last:
             self.nets = {role: net.to(memory_format=torch.channels_last) for role, net in self.nets.items()}
         self.optimizers = build_optimizers(config.optim, self.nets)
-        self.phases = self.objective.phases(config.objective)
+        hp = self.objective.hyperparameters(config.objective)
+        self.phases = self.objective.phases(hp)
         self.sampling_roles = (self.objective.main, *self.objective.inference_roles)
         decay = settings.get("ema_decay")
         self.emas = {role: ema_model(self.nets[role], decay) for role in self.sampling_roles} if decay else {}
-        self.ctx = Context(step=0, hp=config.objective, state=self.objective.initial_state(config.objective),
+        self.ctx = Context(step=0, hp=hp, state=self.objective.initial_state(hp),
                            seed=config.seed, device=device, eval_data=data.eval, data=found)
         torch.manual_seed(config.seed + self.dist.rank)  # same init on every rank, different noise per rank
 
