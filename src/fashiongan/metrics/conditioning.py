@@ -14,9 +14,12 @@ from typing import Any
 import torch
 from torch import nn
 
+from fashiongan import hub
 from fashiongan.data.folders import AttributeVocabulary
+from fashiongan.declaration import declaration
 from fashiongan.errors import FashionGANError
 from fashiongan.metrics.conditions import condition_scores
+from fashiongan.objectives.attributes import probabilities, score
 
 CLASSIFIER = "pretrained:attributes"
 CHUNK = 500
@@ -30,26 +33,28 @@ def attribute_accuracy(
     loaded generator that takes the attributes ``takes`` (its checkpoint's declaration), their
     ``exact_match`` (every value read right at 0.5), the accuracy per asked value (``conditions``: see
     :func:`value_scores`), ``n`` and the ``classifier`` that read them."""
-    from fashiongan import attributes as attribute_models
-    from fashiongan.objectives.attributes import probabilities, score
-
     net = generator
     if takes is None:
         raise FashionGANError("attribute accuracy needs a generator conditioned on attributes (a cVAE)")
-    model = attribute_models.load(classifier)
-    if model.vocabulary.names != takes.names:
+    checkpoint = hub.load_checkpoint(classifier)
+    reader = declaration(checkpoint.config, classifier)
+    vocabulary = reader.conditions.attributes
+    if reader.kind != "attribute classifier" or vocabulary is None:
+        raise FashionGANError(f"{classifier} holds a {reader.kind}, not an attribute classifier")
+    if vocabulary.names != takes.names:
         raise FashionGANError(
-            f"the classifier {classifier} reads {', '.join(model.vocabulary.columns)}, not the generator's attributes "
+            f"the classifier {classifier} reads {', '.join(vocabulary.columns)}, not the generator's attributes "
             f"({', '.join(takes.columns)}); pass one trained on the same attribute set"
         )
+    size = checkpoint.config.get("train_config", {}).get("objective", {}).get("image_size") or reader.conditions.size
     net.eval()
     rng = torch.Generator(device=next(net.parameters()).device).manual_seed(seed)
     asked = net.complete(None, n, rng)
     images = torch.cat([net.sample(len(part), generator=rng, attributes=part).cpu() for part in asked.split(CHUNK)])
-    probs = probabilities(model.net, images, model.image_size)
-    scores = score(probs, asked.cpu(), model.vocabulary)
+    probs = probabilities(checkpoint.main, images, size)
+    scores = score(probs, asked.cpu(), vocabulary)
     found = {key: value for key, value in scores.items() if key.startswith("accuracy/")}
-    return {**found, "exact_match": scores["exact_match"], "conditions": value_scores(probs, asked.cpu(), model.vocabulary),
+    return {**found, "exact_match": scores["exact_match"], "conditions": value_scores(probs, asked.cpu(), vocabulary),
             "n": n, "classifier": str(classifier)}
 
 
