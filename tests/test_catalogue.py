@@ -185,3 +185,17 @@ def test_what_cannot_be_done_is_one_line_before_any_data_loads(shop: Path, style
         "train", "--model", "acgan-narrow", "--data", f"folder:{one}", "--steps", "1", "--out", out)
     assert "not a checkpoint directory" in _refused("serve", "--model", f"shop={tmp_path / 'nowhere'}")
     assert not Path(out).exists()
+
+
+def test_the_web_lookbook_dresses_the_users_model_by_its_rules(trained: dict[str, Path], tmp_path: Path) -> None:
+    from fashiongan.lookbook import load_rules
+
+    rules = tmp_path / "rules.yaml"
+    rules.write_text(RULES)
+    caps = detect().with_generators({"shop": str(trained["gan"])}).for_outfits(str(trained["gan"]), str(trained["judge"]))
+    assert caps.generator.name == "shop" and caps.judge == str(trained["judge"])
+    client = TestClient(create_app(caps, rules=load_rules(rules, CLASSES)))
+    book = client.post("/api/lookbook", json={"outfits": 2})
+    assert book.status_code == 200, book.text
+    assert {item["class"] for outfit in book.json()["outfits"] for item in outfit["items"]} <= set(CLASSES)
+    assert "give it with --model NAME=RUN" in _refused("serve", "--judge", str(trained["judge"]))

@@ -31,13 +31,15 @@ def serve(
     port: int = typer.Option(8000, "--port", help="TCP port."),
     threads: int = typer.Option(1, "--threads", help="PyTorch threads per request; requests already run in parallel."),
     model: Optional[list[str]] = typer.Option(None, "--model", help="Offer your generator beside the shipped ones: RUN (named by its folder) or NAME=RUN; repeatable."),
+    judge: Optional[str] = typer.Option(None, "--judge", help="Make the Lookbook tab's outfits with the first --model, keeping the items this classifier of its classes is sure of (needs --rules naming its classes)."),
+    rules: Optional[Path] = typer.Option(None, "--rules", help="Outfit rules for the Lookbook tab (with --judge: slots and outfits naming your model's classes)."),
     quiet: bool = typer.Option(False, "--quiet", help="No access log (one line per request on stderr: method, path, status, time)."),
 ) -> None:
     """Serve the web app: generate, colorize, restyle, classify (with FGSM) and build lookbooks in a browser."""
     import torch
     import uvicorn
 
-    from fashiongan.lookbook import detect
+    from fashiongan.lookbook import detect, load_rules
     from fashiongan.serve import create_app
 
     if not 0 < port < 65536:
@@ -46,7 +48,13 @@ def serve(
         raise FashionGANError(f"--threads must be at least 1, got {threads}")
     torch.set_num_threads(threads)
     log = None if quiet else (lambda line: err_console.print(line, highlight=False, soft_wrap=True, markup=False))
-    app = create_app(detect().with_generators(served(model or [])), log=log)
+    yours = served(model or [])
+    capabilities = detect().with_generators(yours)
+    if judge is not None:
+        if not yours:
+            raise FashionGANError("--judge judges the items of your generator: give it with --model NAME=RUN")
+        capabilities = capabilities.for_outfits(next(iter(yours.values())), judge)
+    app = create_app(capabilities, log=log, rules=load_rules(rules, capabilities.generator.conditions.classes))
     console.print(f"fashiongan at http://{host}:{port}/ (API docs at /docs); Ctrl+C stops it", highlight=False)
     try:
         uvicorn.run(app, host=host, port=port, log_level="warning")

@@ -145,8 +145,9 @@ class Capabilities:
         """Capabilities whose outfits are made by the generator at ``source`` and judged by ``judge`` (a classifier
         of its classes; the shipped judge when one fits). The shipped colour and fabric models apply only to items
         they know (Fashion-MNIST's classes at 28 px); otherwise they are left out, with a note."""
-        name = source if source.startswith(hub.PRETRAINED_PREFIX) else Path(source).name
-        caps = self if any(g.name == name for g in self.generators) else self.with_generators({name: source})
+        offered = next((g for g in self.generators if g.source == source), None)  # already on offer (serve --model)
+        name = offered.name if offered else source if source.startswith(hub.PRETRAINED_PREFIX) else Path(source).name
+        caps = self if offered else self.with_generators({name: source})
         chosen = caps.named(name)
         if not chosen.conditional:
             raise FashionGANError(f"{source} draws no class on request; outfits need a class-conditional generator")

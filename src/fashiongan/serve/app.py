@@ -100,9 +100,11 @@ def _book_json(token: str, book: lookbook.Lookbook) -> dict[str, Any]:
 
 
 def create_app(capabilities: Optional[Capabilities] = None, models: Optional[Models] = None,
-               max_body: int = MAX_BODY, log: Optional[Callable[[str], None]] = None) -> FastAPI:
+               max_body: int = MAX_BODY, log: Optional[Callable[[str], None]] = None,
+               rules: Optional[lookbook.Rules] = None) -> FastAPI:
     """The app over this install's shipped models (and the user's generators ``capabilities`` adds); routes for
-    tasks that are not shipped are left out. ``log`` gets one access line per request (method, path, status,
+    tasks that are not shipped are left out. The Lookbook tab dresses the capabilities' outfit generator by
+    ``rules`` (the shipped ones when None). ``log`` gets one access line per request (method, path, status,
     milliseconds; never a body)."""
     caps = capabilities or detect()
     nets = models or Models()
@@ -273,7 +275,7 @@ def create_app(capabilities: Optional[Capabilities] = None, models: Optional[Mod
         lock = None
         if body.lock is not None:
             lock = (render.manifest(books.get(body.lock.lookbook)), body.lock.item)
-        book = lookbook.build(body.outfits, body.seed, lock=lock, capabilities=caps, models=nets)
+        book = lookbook.build(body.outfits, body.seed, rules, lock=lock, capabilities=caps, models=nets)
         return _book_json(books.add(book), book)
 
     @app.get("/api/lookbook/{token}/index.html", response_class=HTMLResponse)
