@@ -9,6 +9,7 @@ The same seed gives the same images (on the same device).
 
 from __future__ import annotations
 
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterator, Sequence
@@ -26,6 +27,7 @@ from fashiongan.declaration import DRAWS, Declaration, declaration
 from fashiongan.errors import CheckpointError, FashionGANError
 
 MAX_SAMPLES = 10_000  # per call; the CLI caps larger requests and says so
+MAX_STEPS, MAX_GUIDANCE = 256, 10.0  # a flow model's sampling settings
 CHUNK = 500           # images generated per forward pass
 NATIVE_SIZE = 28
 
@@ -224,6 +226,8 @@ def sample(
     device: str | torch.device = "cpu",
     colour: Colours = None,
     attributes: Attributes = None,
+    steps: int | None = None,
+    guidance: float | None = None,
 ) -> Samples:
     """``n`` images from a generator checkpoint (or a loaded generator), deterministic in ``seed``.
 
@@ -245,6 +249,35 @@ def sample(
         raise FashionGANError(f"device {device!r} was asked for, but PyTorch sees no CUDA device; use cpu")
     net = checkpoint if isinstance(checkpoint, nn.Module) else load_generator(checkpoint, device)
     offered = offers(net)
+    with _sampling_settings(net, steps, guidance):
+        return _drawn(net, offered, n, label, seed, colour, attributes)
+
+
+@contextmanager
+def _sampling_settings(net: nn.Module, steps: int | None, guidance: float | None) -> Iterator[None]:
+    """A flow model's ODE ``steps`` and ``guidance`` for one call (its checkpoint's own otherwise)."""
+    asked = {key: value for key, value in (("steps", steps), ("guidance", guidance)) if value is not None}
+    if not asked:
+        yield
+        return
+    if net.declaration.model != "flow":
+        raise FashionGANError("only flow models take steps and guidance; this one draws in one pass (see `fashiongan models`)")
+    if steps is not None and (isinstance(steps, bool) or not isinstance(steps, int) or not 1 <= steps <= MAX_STEPS):
+        raise FashionGANError(f"steps must be a whole number in 1..{MAX_STEPS}, got {steps!r}")
+    if guidance is not None and not 0 <= guidance <= MAX_GUIDANCE:
+        raise FashionGANError(f"guidance must lie in 0..{MAX_GUIDANCE}, got {guidance!r}")
+    before = {key: getattr(net, key) for key in asked}
+    for key, value in asked.items():
+        setattr(net, key, value)
+    try:
+        yield
+    finally:
+        for key, value in before.items():
+            setattr(net, key, value)
+
+
+def _drawn(net: nn.Module, offered: Conditions, n: int, label: Labels, seed: int, colour: Colours,
+           attributes: Attributes) -> Samples:
     net.eval()
     device = next(net.parameters()).device
     if offered.attributes is not None or attributes is not None:

@@ -165,6 +165,8 @@ def sample(
     interpolate: Optional[int] = typer.Option(None, "--interpolate", metavar="STEPS", help="VAEs: n walks of STEPS images between two draws, a grid with a walk per row (--attr holds at both ends)."),
     reconstruct: bool = typer.Option(False, "--reconstruct", help="VAEs: n random test items over their reconstructions, as a grid."),
     n: int = typer.Option(6, "--n", help="How many images."),
+    steps: Optional[int] = typer.Option(None, "--steps", help="Flow models: ODE steps [default: the checkpoint's]; fewer is faster."),
+    guidance: Optional[float] = typer.Option(None, "--guidance", help="Flow models: classifier-free guidance scale (1: none) [default: the checkpoint's]."),
     size: Optional[int] = typer.Option(None, "--size", help="Pixel size of each image as shown [default: twice the model's, 56 for 28-px models]. Multiples of the model's size scale by nearest neighbour (crisp pixels), others bicubically."),
     seed: int = typer.Option(0, "--seed", help="Same seed, same images."),
     out: Optional[Path] = typer.Option(None, "--out", help="Write one grid PNG here."),
@@ -192,7 +194,8 @@ def sample(
 
         latent_grid(checkpoint, n, attr or [], interpolate, reconstruct, size, seed, out, out_dir, as_json)
         return
-    drawn = sampling.sample(checkpoint, n=n, label=label, seed=seed, device=device, colour=colour, attributes=attr or None)
+    drawn = sampling.sample(checkpoint, n=n, label=label, seed=seed, device=device, colour=colour, attributes=attr or None,
+                            steps=steps, guidance=guidance)
     images, names, colours = drawn.images, drawn.label_names, drawn.colour_names
     size = 2 * images.shape[1] if size is None else size
     shown = sampling.resize(images, size)

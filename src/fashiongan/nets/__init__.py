@@ -6,6 +6,7 @@ from fashiongan.nets import dcgan, dcgan_color, mlp, projection  # noqa: F401  (
 from fashiongan.nets import patchgan, unet  # noqa: F401  (registers the colorizer's U-Net and PatchGAN)
 from fashiongan.nets import cyclegan_discriminators, fabric_classifier, resnet  # noqa: F401  (CycleGAN's nets, the fabric judge)
 from fashiongan.nets import vae  # noqa: F401  (registers the VAEs: vae_source, cvae)
+from fashiongan.nets import flow  # noqa: F401  (registers flow matching's velocity net)
 from fashiongan.nets.gan import Generator
 from fashiongan.nets.registry import architectures, build, defaults, register, spec
 

@@ -26,6 +26,7 @@ _MODULES = {
     "pix2pix": "pix2pix",
     "cyclegan": "cyclegan",
     "vae": "vae",
+    "flow": "flow",
 }
 
 
