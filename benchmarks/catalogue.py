@@ -66,10 +66,11 @@ def timed(step) -> tuple[float, object]:
 
 
 def throughput(root: Path, stream: bool, steps: int, batch: int) -> dict[str, float]:
-    """In a fresh process (so its peak memory is its own): images/s of acgan-narrow at 64 px, steady state (the
-    extra images of a 3 x ``steps`` run over a ``steps`` one by the extra seconds), and the process's peak RSS."""
+    """In a fresh process: images/s of acgan-narrow at 64 px, steady state (the extra images of a 3 x ``steps`` run
+    over a ``steps`` one by the extra seconds), and the process's peak resident memory (VmHWM: its own, where
+    ru_maxrss would carry over the parent's across exec)."""
     code = f"""
-import json, resource, time, torch
+import json, time, torch
 torch.set_num_threads(1)
 from fashiongan.train import load_config
 from fashiongan.train.trainer import Trainer
@@ -85,7 +86,8 @@ def run(steps):
         trainer.step(trainer.batch(next(batches), step), step)
     return time.perf_counter() - started
 short, long = run({steps}), run({3 * steps})
-print(json.dumps({{"rate": 2 * {steps} * {batch} / (long - short), "peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}}))
+peak = next(int(line.split()[1]) for line in open("/proc/self/status") if line.startswith("VmHWM"))  # kB, this program's own
+print(json.dumps({{"rate": 2 * {steps} * {batch} / (long - short), "peak_mb": peak / 1024}}))
 """
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     return json.loads(done.stdout.strip().splitlines()[-1])

@@ -97,3 +97,12 @@ def test_letterboxing_keeps_a_garments_proportions_on_its_own_backdrop() -> None
     red = (boxed[..., 0] > 150) & (boxed[..., 1] < 60)
     rows, cols = np.flatnonzero(red.any(1)), np.flatnonzero(red.any(0))
     assert abs((rows[-1] - rows[0] + 1) / (cols[-1] - cols[0] + 1) - 2) < 0.25  # still twice as tall as wide
+
+
+def test_data_given_on_the_command_line_keeps_the_configs_stream_and_workers(tmp_path: Path) -> None:
+    from fashiongan.data.datasets import with_source
+
+    shop = write_folder(tmp_path / "shop", per_class=1)
+    spec = {"name": "styles", "path": "x", "stream": True, "workers": 3, "size": 32, "top": 5}
+    assert with_source(spec, f"folder:{shop}") == {"name": "folder", "path": str(shop), "stream": True, "workers": 3, "size": 32}
+    assert with_source(spec, "fashion_mnist") == {"name": "fashion_mnist", "workers": 3, "size": 32}  # it cannot stream

@@ -241,8 +241,11 @@ def data_layer(source: str) -> dict[str, Any]:
 
 
 def with_source(spec: Mapping[str, Any], source: str) -> dict[str, Any]:
-    """The config's data section with its source replaced by ``--data``; the per-batch options (size, augment) stay."""
-    return {**{k: spec[k] for k in ("size", "augment") if k in spec}, **data_layer(source)}
+    """The config's data section with its source replaced by ``--data``: the per-batch options (size, augment,
+    workers) stay, and so does ``stream`` where the new source can stream."""
+    new = data_layer(source)
+    kept = ("size", "augment", "workers", *(("stream",) if new["name"] in folders.TABLES else ()))
+    return {**{k: spec[k] for k in kept if k in spec}, **new}
 
 
 def attribute_vocabulary(spec: Mapping[str, Any]) -> folders.AttributeVocabulary | None:
