@@ -22,9 +22,11 @@ from torch import nn
 from fashiongan import hub, objectives
 from fashiongan.data import colored
 from fashiongan.data.conditions import Conditions
+from fashiongan.data.datasets import conditions
 from fashiongan.data.transforms import to_uint8
 from fashiongan.declaration import DRAWS, Declaration, declaration
 from fashiongan.errors import CheckpointError, FashionGANError
+from fashiongan.train.fitting import takes
 
 MAX_SAMPLES = 10_000  # per call; the CLI caps larger requests and says so
 MAX_STEPS, MAX_GUIDANCE = 256, 10.0  # a flow model's sampling settings
@@ -85,9 +87,7 @@ def config_is_generator(config) -> bool:
 def generator_models() -> list[GeneratorModel]:
     """The packaged configs that train a generator, each with the shipped checkpoints it trains (the same
     objective and nets as the training config a checkpoint records; its name is not kept)."""
-    from fashiongan.data.datasets import conditions
-    from fashiongan.train.config import load_config, packaged_configs
-    from fashiongan.train.fitting import takes
+    from fashiongan.train.config import load_config, packaged_configs  # the training layer imports this module's users
 
     trained_by = {}
     for name in hub.shipped():

@@ -14,14 +14,18 @@ from __future__ import annotations
 
 import copy
 from dataclasses import replace
-from typing import Any, Mapping
+from typing import TYPE_CHECKING, Any, Mapping
 
 import torch
 
 from fashiongan import nets as net_registry
 from fashiongan import objectives
 from fashiongan.data.conditions import Conditions
+from fashiongan.data.datasets import attribute_prior
 from fashiongan.errors import FashionGANError
+
+if TYPE_CHECKING:  # config.py imports this module
+    from fashiongan.train.config import TrainConfig
 
 
 def settings(spec: Mapping[str, Any]) -> dict[str, Any]:
@@ -29,30 +33,27 @@ def settings(spec: Mapping[str, Any]) -> dict[str, Any]:
     return {**net_registry.defaults(spec["arch"]), **spec.get("kwargs", {})}
 
 
-def fit_nets(config: Any, found: Conditions) -> Any:
+def fit_nets(config: "TrainConfig", found: Conditions) -> "TrainConfig":
     """``config`` (a TrainConfig) with its nets' data-decided settings taken from ``found``; one line naming
     what to use instead when the recipe cannot take the data."""
-    from fashiongan.data.datasets import attribute_prior  # reads the catalogue's table: only when a VAE needs it
-
     objective = objectives.get(config.model)
     specs = copy.deepcopy(config.nets)
     main = settings(specs[objective.main])
-    changes = {key: _count(getattr(found, name), key, config, found) - int(main[key])
+    changes = {key: _count(getattr(found, name), key, config) - int(main[key])
                for key, name in (("num_classes", "classes"), ("num_colours", "colours")) if int(main.get(key) or 0) > 0}
     for role, spec in specs.items():
         current = settings(spec)
         update: dict[str, Any] = {}
-        for key in ("channels",):
-            if key in current:
-                update[key] = found.channels
+        if "channels" in current:
+            update["channels"] = found.channels
         for key in ("size", "image_size"):
             if key in current:
                 update[key] = found.size
         for key, name in (("num_classes", "classes"), ("num_colours", "colours"), ("aux_classes", "classes")):
             if int(current.get(key) or 0) > 0:
-                update[key] = _count(getattr(found, name), key, config, found)
+                update[key] = _count(getattr(found, name), key, config)
         if "classes" in current and objective.kind == "classifier" and role == objective.main:
-            update["classes"] = _count(found.classes, "classes", config, found)
+            update["classes"] = _count(found.classes, "classes", config)
         if "outputs" in current and role == objective.main and objective.kind == "attribute classifier" and found.attributes:
             update["outputs"] = len(found.attributes.names)
         elif int(current.get("outputs") or 0) > 1 and role != objective.main:
@@ -70,7 +71,7 @@ def fit_nets(config: Any, found: Conditions) -> Any:
     return fitted
 
 
-def takes(config: Any, found: Conditions) -> Conditions:
+def takes(config: "TrainConfig", found: Conditions) -> Conditions:
     """The conditions a model trained by ``config`` on data ``found`` takes (or, a classifier, tells): what its
     checkpoint declares."""
     objective = objectives.get(config.model)
@@ -84,7 +85,7 @@ def takes(config: Any, found: Conditions) -> Conditions:
     )
 
 
-def _count(names: tuple[str, ...] | None, key: str, config: Any, found: Conditions) -> int:
+def _count(names: tuple[str, ...] | None, key: str, config: "TrainConfig") -> int:
     if names is None:
         what = "classes" if "class" in key else "colours"
         raise FashionGANError(
@@ -97,12 +98,12 @@ def _count(names: tuple[str, ...] | None, key: str, config: Any, found: Conditio
     return len(names)
 
 
-def _named(config: Any) -> str:
+def _named(config: "TrainConfig") -> str:
     spec = config.data
     return f"{spec.get('name')}:{spec['path']}" if spec.get("path") else repr(spec.get("name", "fashion_mnist"))
 
 
-def _check_shape(config: Any, found: Conditions) -> None:
+def _check_shape(config: "TrainConfig", found: Conditions) -> None:
     """A generator whose images are not the data's shape cannot train on it: one line saying what can."""
     objective = objectives.get(config.model)
     spec = config.nets[objective.main]

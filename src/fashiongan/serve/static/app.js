@@ -84,6 +84,7 @@ function tile(src, caption, extra = "", download = null) {
     link.href = download?.href ?? src;
     link.download = download?.name ?? `fashiongan-${caption.replace(/[^a-z0-9]+/gi, "-").toLowerCase() || "image"}.png`;
     link.textContent = download?.label ?? "Download";
+    link.addEventListener("click", (event) => event.stopPropagation());  // a lookbook item's click locks it
     figure.append(link);
   }
   return figure;
@@ -317,7 +318,7 @@ function showBook() {
     items.className = "items";
     outfit.items.forEach((item) => {
       const words = [item.colour, item.fabric, nice(item.class), `${(item.confidence * 100).toFixed(0)}%`].filter(Boolean).join(" ");
-      const t = tile(item.image, words, item.id === locked ? "locked" : "", false);
+      const t = tile(item.image, words, item.id === locked ? "locked" : "", { href: item.image, name: `fashiongan-${item.id}.png` });
       t.dataset.id = item.id;
       t.title = `${item.id} (click to lock)`;
       t.addEventListener("click", () => {
