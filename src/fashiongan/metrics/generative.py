@@ -24,7 +24,6 @@ from torchmetrics.image.fid import FrechetInceptionDistance
 from torchmetrics.image.inception import InceptionScore
 from torchmetrics.image.kid import KernelInceptionDistance
 
-from fashiongan.data.fashion_mnist import CLASSES
 from fashiongan.errors import FashionGANError
 from fashiongan.metrics.conditions import condition_scores
 from fashiongan.metrics.features import (
@@ -191,7 +190,8 @@ def evaluate_images(
     """
     x = check_images(images)
     judge = _judge(judge, x.shape[1])
-    y = check_labels(labels, len(x), classes=judge_conditions(judge).classes or CLASSES)
+    known = judge_conditions(judge).classes  # the judge's own classes (Fashion-MNIST's when it names none)
+    y = check_labels(labels, len(x)) if known is None else check_labels(labels, len(x), classes=known)
     c = check_colours(colours, len(x))
     if len(x) < MIN_IMAGES:
         raise FashionGANError(f"need at least {MIN_IMAGES} images to score, got {len(x)}")
