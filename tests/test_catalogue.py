@@ -171,6 +171,8 @@ def test_what_cannot_be_done_is_one_line_before_any_data_loads(shop: Path, style
     out = str(tmp_path / "no")
     assert "draws 1x28x28 images and cannot be fitted to data folder:" in _refused(
         "train", "--model", "gan", "--data", f"folder:{shop}", "--steps", "1", "--out", out)
+    assert "the discriminator of model 'projgan' (projection_discriminator) cannot take the 3x64x64 images" in _refused(
+        "train", "--model", "projgan", "--data", f"folder:{shop}", "--steps", "1", "--out", out)
     assert "size 60 px cannot be made" in _refused(
         "train", "--model", "dcgan", "--data", f"folder:{shop}", "--size", "60", "--steps", "1", "--out", out)
     assert "cannot take the 3x64x64 images of data folder:" in _refused(

@@ -103,34 +103,36 @@ def _named(config: "TrainConfig") -> str:
     return f"{spec.get('name')}:{spec['path']}" if spec.get("path") else repr(spec.get("name", "fashion_mnist"))
 
 
+ANY_SIZE = "use a model that takes any size and channels (dcgan, acgan-narrow, cgan, wgan-gp, cvae)"
+
+
 def _check_shape(config: "TrainConfig", found: Conditions) -> None:
-    """A generator whose images are not the data's shape cannot train on it: one line saying what can."""
+    """Every net must take (or, a generator, make) the data's images: one line saying what can, before any data
+    loads. Nets are passed images of the data's shape on the meta device (shapes only, no work)."""
     objective = objectives.get(config.model)
-    spec = config.nets[objective.main]
-    if objective.kind == "classifier":  # a classifier must take the data's images: a shape-only pass on the meta device
+    if objective.kind not in ("generator", "vae", "classifier"):
+        return
+    c, s = found.channels, found.size
+    for role, spec in config.nets.items():
         try:
             with torch.device("meta"):
-                net_registry.build(spec["arch"], **spec.get("kwargs", {})).eval()(torch.empty(2, *found.image_shape))
+                net = net_registry.build(spec["arch"], **spec.get("kwargs", {})).eval()
+                made = found.image_shape
+                if role != objective.main:  # a discriminator (labels for those that take them)
+                    net(torch.empty(2, *made), torch.zeros(2, dtype=torch.long))
+                elif objective.kind == "classifier":
+                    net(torch.empty(2, *made))
+                else:
+                    made = tuple(net.image_shape)
         except FashionGANError:
             return  # a setting the net refuses: validation names it and its role
-        except RuntimeError:
+        except (RuntimeError, TypeError):
+            advice = "use --arch evaluator" if objective.kind == "classifier" else ANY_SIZE
+            raise FashionGANError(f"the {role} of model {config.model!r} ({spec['arch']}) cannot take the {c}x{s}x{s} "
+                                  f"images of data {_named(config)}; {advice}") from None
+        if made != found.image_shape:
+            resize = f" or --size {made[1]}" if made[0] == c else ""
             raise FashionGANError(
-                f"a {spec['arch']!r} classifier cannot take the {found.channels}x{found.size}x{found.size} images of data "
-                f"{_named(config)}: use --arch evaluator"
-            ) from None
-        return
-    if objective.kind not in ("generator", "vae"):
-        return
-    try:
-        with torch.device("meta"):
-            made = tuple(net_registry.build(spec["arch"], **spec.get("kwargs", {})).image_shape)
-    except FashionGANError:
-        return  # a setting the net refuses: validation names it and its role
-    if made != found.image_shape:
-        c, s = found.channels, found.size
-        resize = f" or --size {made[1]}" if made[0] == c else ""
-        raise FashionGANError(
-            f"model {config.model!r} draws {made[0]}x{made[1]}x{made[2]} images and cannot be fitted to data "
-            f"{_named(config)} ({c}x{s}x{s}); use a model that takes any size and channels (dcgan, acgan-narrow, "
-            f"cgan, wgan-gp, cvae){resize}"
-        )
+                f"model {config.model!r} draws {made[0]}x{made[1]}x{made[2]} images and cannot be fitted to data "
+                f"{_named(config)} ({c}x{s}x{s}); {ANY_SIZE}{resize}"
+            )
