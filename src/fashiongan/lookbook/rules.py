@@ -16,11 +16,12 @@ import yaml
 
 from fashiongan.data import colored
 from fashiongan.data.conditions import index_of
-from fashiongan.data.fashion_mnist import CLASSES
+from fashiongan.data.datasets import conditions
 from fashiongan.errors import FashionGANError
 from fashiongan.lookbook import harmony as colour_harmony
 
 DEFAULT = "package rules.yaml"
+SHIPPED_CLASSES: tuple[str, ...] = conditions({"name": "fashion_mnist"}).classes  # what rules.yaml's slots name
 KEYS = ("confidence", "duplicate_distance", "slots", "outfits", "colours", "harmonies", "fabrics")
 
 
@@ -58,7 +59,7 @@ def default_text() -> str:
     return (resources.files("fashiongan") / "lookbook" / "rules.yaml").read_text()
 
 
-def load(path: str | Path | None = None, classes: tuple[str, ...] = CLASSES) -> Rules:
+def load(path: str | Path | None = None, classes: tuple[str, ...] = SHIPPED_CLASSES) -> Rules:
     """The shipped rules, with the top-level keys of ``path`` (a YAML file) replacing theirs, for a generator of
     ``classes``. The shipped slots, outfits and fabrics name Fashion-MNIST's classes: for a generator of other
     classes the file must give its own slots and outfits (and fabrics, if any)."""
@@ -82,7 +83,7 @@ def load(path: str | Path | None = None, classes: tuple[str, ...] = CLASSES) -> 
             raise FashionGANError(f"rules file {path} should hold a mapping of {', '.join(KEYS)}")
         raw.update(user)
         source = str(path)
-    if tuple(classes) != tuple(CLASSES):
+    if tuple(classes) != SHIPPED_CLASSES:
         if not {"slots", "outfits"} <= set(user):
             raise FashionGANError(
                 f"the shipped rules name Fashion-MNIST's classes; give a rules file (--rules) whose slots and outfits "
@@ -93,7 +94,7 @@ def load(path: str | Path | None = None, classes: tuple[str, ...] = CLASSES) -> 
     return parse(raw, source, tuple(classes))
 
 
-def parse(raw: Mapping[str, Any], source: str = DEFAULT, classes: tuple[str, ...] = CLASSES) -> Rules:
+def parse(raw: Mapping[str, Any], source: str = DEFAULT, classes: tuple[str, ...] = SHIPPED_CLASSES) -> Rules:
     """Check a rules mapping (as in rules.yaml) and build :class:`Rules`; class names are those of ``classes``
     (the generator's, in its order)."""
     where = f"rules ({source})"
