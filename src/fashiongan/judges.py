@@ -53,6 +53,17 @@ def for_model(shape: Conditions, data: Mapping[str, Any] | None) -> ShippedJudge
     return None
 
 
+def shipped_for(shape: Conditions, data: Mapping[str, Any] | None) -> str:
+    """The source of the shipped judge that fits a model (see :func:`for_model`), or one line saying that none
+    does and how to train one: a 64 px catalogue model is never scored by the Fashion-MNIST evaluator."""
+    found = for_model(shape, data)
+    if found is None:
+        c, s = shape.channels, shape.size
+        raise FashionGANError(f"no shipped judge scores {c}x{s}x{s} images of {(data or {}).get('name', 'its')!r} data; "
+                              f"{train_one(data or {})}")
+    return found.source
+
+
 def train_one(data: Mapping[str, Any]) -> str:
     """How to get a judge for a model trained on ``data``: the command that trains one on it."""
     source = f"{data['name']}:{data['path']}" if data.get("path") else str(data.get("name", "DATA"))

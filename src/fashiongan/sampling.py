@@ -31,7 +31,6 @@ from fashiongan.train.fitting import takes
 MAX_SAMPLES = 10_000  # per call; the CLI caps larger requests and says so
 MAX_STEPS, MAX_GUIDANCE = 256, 10.0  # a flow model's sampling settings
 CHUNK = 500           # images generated per forward pass
-NATIVE_SIZE = 28
 
 Label = int | str
 Labels = Label | Sequence[Label] | np.ndarray | None

@@ -112,14 +112,10 @@ def evaluate(
 def judge_of(checkpoint: str) -> str:
     """The shipped judge that fits a generator checkpoint (its image shape, its training data), or a one-line
     error saying how to train one: a 64 px catalogue model is never scored by the Fashion-MNIST evaluator."""
-    shape = declared(checkpoint).conditions
-    data = hub.read_config(checkpoint).get("train_config", {}).get("data")
-    shipped = judges.for_model(shape, data)
-    if shipped is None:
-        c, s, data = shape.channels, shape.size, data or {"name": "its"}
-        raise FashionGANError(f"no shipped judge scores {checkpoint} ({c}x{s}x{s} images of {data.get('name')} data); "
-                              f"train one: {judges.train_one(data)}")
-    return shipped.source
+    try:
+        return judges.shipped_for(declared(checkpoint).conditions, hub.read_config(checkpoint).get("train_config", {}).get("data"))
+    except FashionGANError as exc:
+        raise FashionGANError(f"{checkpoint}: {exc}") from None
 
 
 def generated(checkpoint: str, n: int, seed: int) -> tuple[Any, Any, Any]:

@@ -152,9 +152,12 @@ class Capabilities:
         if not chosen.conditional:
             raise FashionGANError(f"{source} draws no class on request; outfits need a class-conditional generator")
         data = hub.read_config(source).get("train_config", {}).get("data", {"name": "fashion_mnist"})
-        if judge is None and judges.for_model(chosen.conditions, data) is None:
-            raise FashionGANError(f"no shipped judge knows the classes of {source}; {judges.train_one(data)}")
-        if judge is not None:
+        if judge is None:
+            try:
+                judges.shipped_for(chosen.conditions, data)
+            except FashionGANError as exc:
+                raise FashionGANError(f"{source}: {exc}") from None
+        else:
             found = declared(judge)
             if found.kind != "classifier":
                 raise FashionGANError(f"--judge {judge} holds a {found.kind}, not a judge (fashiongan classify train --data ...)")

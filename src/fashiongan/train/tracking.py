@@ -238,11 +238,10 @@ def start(settings: Any, kind: str, shape: Conditions, data: Mapping[str, Any], 
     if settings in (None, False) or kind not in ("generator", "vae"):
         return None
     if judge is None:
-        shipped = judges.for_model(shape, data)
-        if shipped is None:
-            note(f"FID tracking is off for this run: no shipped judge scores {shape.channels}x{shape.size}x{shape.size} "
-                 f"images of {data.get('name')!r} data; {judges.train_one(data)}")
+        try:
+            judge = judges.shipped_for(shape, data)
+        except FashionGANError as exc:
+            note(f"FID tracking is off for this run: {exc}")
             return None
-        judge = shipped.source
     return Tracker(settings, Judge(judge), shape, out, seed, note, clock)
 
