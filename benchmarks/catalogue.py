@@ -65,8 +65,8 @@ def timed(step) -> tuple[float, object]:
     return time.perf_counter() - started, result
 
 
-def throughput(root: Path, stream: bool, steps: int, batch: int) -> dict[str, float]:
-    """In a fresh process: images/s of acgan-narrow at 64 px, steady state (the extra images of a 3 x ``steps`` run
+def throughput(root: Path, model: str, stream: bool, steps: int, batch: int) -> dict[str, float]:
+    """In a fresh process: images/s of ``model`` at 64 px, steady state (the extra images of a 3 x ``steps`` run
     over a ``steps`` one by the extra seconds), and the process's peak resident memory (VmHWM: its own, where
     ru_maxrss would carry over the parent's across exec)."""
     code = f"""
@@ -75,7 +75,7 @@ torch.set_num_threads(1)
 from fashiongan.train import load_config
 from fashiongan.train.trainer import Trainer
 from fashiongan.data.datasets import load_training_data
-config = load_config("acgan-narrow", data="styles:{root}", overrides={{"data": {{"stream": {stream}, "workers": 1, "attributes": "subCategory,gender,baseColour"}},
+config = load_config("{model}", data="styles:{root}", overrides={{"data": {{"stream": {stream}, "workers": 1, "attributes": "subCategory,gender,baseColour"}},
     "train": {{"batch_size": {batch}, "epochs": None, "steps": 1000, "track_fid": None}}}})
 data = load_training_data(config.data)
 trainer = Trainer(config, data)
@@ -110,6 +110,7 @@ def main() -> None:
     parser.add_argument("--judge-epochs", type=int, default=2)
     parser.add_argument("--judge-size", type=int, default=32)
     parser.add_argument("--minutes", type=float, default=10.0, help="CPU minutes (one thread) of generator training")
+    parser.add_argument("--model", default="acgan-catalogue", help="the generator recipe timed and trained")
     args = parser.parse_args()
     from fashiongan.data import folders
     from fashiongan.data.datasets import load_training_data
@@ -124,12 +125,12 @@ def main() -> None:
     runs: dict[bool, list[dict]] = {False: [], True: []}
     for _ in range(args.repeats):
         for stream in (False, True):
-            runs[stream].append(throughput(catalogue, stream, args.steps, args.batch_size))
+            runs[stream].append(throughput(catalogue, args.model, stream, args.steps, args.batch_size))
     judge = args.root / "judge"
     judged = fashiongan("classify", "train", "--data", source, "--size", str(args.judge_size), "--epochs", str(args.judge_epochs),
                         "--threads", "1", "--out", str(judge))
-    run = args.root / "acgan-narrow"
-    trained = fashiongan("train", "--model", "acgan-narrow", "--data", source, "--minutes", str(args.minutes), "--threads", "1",
+    run = args.root / args.model
+    trained = fashiongan("train", "--model", args.model, "--data", source, "--minutes", str(args.minutes), "--threads", "1",
                          "--judge", str(judge), "--out", str(run))
     best = run / "best" if (run / "best").is_dir() else run
     scores = fashiongan("evaluate", "--checkpoint", str(best), "--judge", str(judge), "--n", "10000")["images"]
@@ -146,13 +147,13 @@ def main() -> None:
     print(f"| first load at 64 px (decode + cache) | {first_s:.1f} s |")
     print(f"| second load (cache) | {second_s:.1f} s |")
     for stream, name in ((False, "in memory"), (True, "streamed (1 worker)")):
-        print(f"| acgan-narrow at 64 px, {name}, 1 thread | {memory[stream]:.0f} images/s (median of {args.repeats}), "
+        print(f"| {args.model} at 64 px, {name}, 1 thread | {memory[stream]:.0f} images/s (median of {args.repeats}), "
               f"peak memory {peak[stream]:,.0f} MB |")
     print(f"| streamed / in memory | {memory[True] / memory[False]:.2f}x |")
     print(f"| judge: evaluator at {args.judge_size} px, {args.judge_epochs} epochs | held-out accuracy {judged['test_accuracy']:.1%}, "
           f"{judged['seconds']:.0f} s |")
     lowest = scores.get("label_conditions", {}).get("lowest") or {}
-    print(f"| acgan-narrow, {args.minutes:g} CPU minutes ({trained['steps']} steps), best/ by tracked FID, 10,000 samples | "
+    print(f"| {args.model}, {args.minutes:g} CPU minutes ({trained['steps']} steps), best/ by tracked FID, 10,000 samples | "
           f"FID {scores['fid']:.3f}, KID {scores['kid_mean']:.4f}, precision {scores['precision']:.3f}, recall {scores['recall']:.3f}, "
           f"label accuracy {scores['label_accuracy']:.1%} (lowest {lowest.get('name')} {lowest.get('accuracy', 0):.1%}) |")
 

@@ -59,7 +59,7 @@ def styles(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def trained(shop: Path, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     """A conditional GAN and its judge, trained on the folder at 32 px."""
     root = tmp_path_factory.mktemp("runs")
-    _run("train", "--model", "acgan-narrow", "--data", f"folder:{shop}", "--size", SIZE, "--steps", "30", "--threads", "1",
+    _run("train", "--model", "acgan-catalogue", "--data", f"folder:{shop}", "--size", SIZE, "--steps", "30", "--threads", "1",
          "--out", str(root / "gan"))
     _run("classify", "train", "--data", f"folder:{shop}", "--size", SIZE, "--epochs", "40", "--threads", "1",
          "--out", str(root / "judge"))

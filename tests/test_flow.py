@@ -95,7 +95,7 @@ def test_sample_overrides_steps_and_guidance_for_one_call_only(tiny_data: Path, 
     net = sampling.load_generator(tmp_path / "run")
     plain = sampling.sample(net, n=2, label=1, seed=0).images
     fewer = sampling.sample(net, n=2, label=1, seed=0, steps=1, guidance=3.0).images
-    assert net.steps == 8 and net.guidance == 1.0 and np.array_equal(sampling.sample(net, n=2, label=1, seed=0).images, plain)
+    assert net.steps == 8 and net.guidance == 2.0 and np.array_equal(sampling.sample(net, n=2, label=1, seed=0).images, plain)
     assert fewer.shape == plain.shape
     with pytest.raises(FashionGANError, match="only flow models take steps and guidance"):
         sampling.sample("pretrained:acgan", n=2, steps=4)
@@ -117,3 +117,62 @@ def test_resume_of_a_flow_run_with_ema_matches_an_uninterrupted_run(tiny_data: P
     assert saved_step(tmp_path / "crashed") == 6
     fit(config, tmp_path / "crashed", resume=tmp_path / "crashed", progress=False)
     assert_identical(tmp_path / "whole", tmp_path / "crashed")  # the dropped labels, times and noise repeat exactly
+
+
+def test_flow_attributes_trains_through_the_engine_and_samples_by_attribute_names(tiny_data: Path, tmp_path: Path) -> None:
+    """flow-attributes takes the cVAE's attribute vector: the checkpoint declares the attribute vocabulary, a
+    partial request is completed from the data's prior, the report grid has a row per category."""
+    from fashiongan.data import colored
+
+    config = load_config("flow-attributes", overrides={
+        "nets": {"generator": {"kwargs": {**TINY, "steps": 1}}}, "data": {"data_dir": str(tiny_data), "limit": 256},
+        "train": {"batch_size": 32, "epochs": None, "steps": 3, "track_fid": None},
+    })
+    fit(config, tmp_path / "run", progress=False)
+    found = declared(tmp_path / "run")
+    assert found.kind == "generator" and found.conditions.classes is None and found.conditions.channels == 3
+    assert found.conditions.attributes.columns == ("category", "group", "colour", "tone")
+    drawn = sampling.sample(tmp_path / "run", n=5, attributes=["category=dress", "colour=navy"], seed=1)
+    again = sampling.sample(tmp_path / "run", n=5, attributes=["category=dress", "colour=navy"], seed=1)
+    assert drawn.images.shape == (5, 28, 28, 3) and np.array_equal(drawn.images, again.images)
+    assert drawn.labels.tolist() == [3] * 5 and drawn.colours.tolist() == [colored.colour_index("navy")] * 5
+    assert any((tmp_path / "run" / "samples").glob("step_*.png"))
+    with pytest.raises(FashionGANError, match="takes attributes, not a label"):
+        sampling.sample(tmp_path / "run", n=2, label="dress")
+    from fashiongan.metrics.elbo import vae_scores
+
+    read = vae_scores(tmp_path / "run")  # what `evaluate` adds: the attribute classifier reads its samples
+    assert "neg_elbo" not in read and 0 <= read["accuracy/category"] <= 1 and "lowest" in read["attribute_conditions"]
+
+
+def test_guidance_on_attributes_pairs_each_row_with_the_all_zero_vector() -> None:
+    torch.manual_seed(0)
+    net = nets.build("flow_unet", attribute_set="offline", channels=3, **TINY).eval()
+    for p in net.out[-1].parameters():
+        torch.nn.init.normal_(p, 0, 0.1)
+    z = net.latent(2)
+    attributes = net.complete(net.request(["category=bag"]), 2)
+    with torch.no_grad():
+        guided = _with(net, solver="euler", steps=1, guidance=1.5)(z, attributes=attributes)
+        x, t = z.view(2, 3, 28, 28), torch.zeros(2)
+        given, free = net.velocity(x, t, attributes=attributes), net.velocity(x, t, attributes=torch.zeros_like(attributes))
+        torch.testing.assert_close(guided, (x + free + 1.5 * (given - free)).clamp(-1, 1), rtol=1e-5, atol=1e-5)
+    with pytest.raises(FashionGANError, match="not both"):
+        nets.build("flow_unet", attribute_set="offline", num_classes=10)
+
+
+def test_guidance_needs_a_model_trained_with_condition_dropout_and_evaluate_takes_the_sampling_settings(
+        tiny_data: Path, tmp_path: Path) -> None:
+    unguided = {"nets": {"generator": {"kwargs": {**TINY, "guidance": 1.0}}}, "data": {"data_dir": str(tiny_data), "limit": 256},
+                "objective": {"drop": 0}, "train": {"batch_size": 32, "epochs": None, "steps": 1, "track_fid": None, "samples": False}}
+    with pytest.raises(FashionGANError, match="guidance 2 .* needs condition dropout"):
+        load_config("flow", overrides={**unguided, "nets": {"generator": {"kwargs": TINY}}})
+    fit(load_config("flow", overrides=unguided), tmp_path / "run", progress=False)
+    assert sampling.sample(tmp_path / "run", n=2, label=0, steps=2).images.shape == (2, 28, 28)
+    with pytest.raises(FashionGANError, match="trained without condition dropout"):
+        sampling.sample(tmp_path / "run", n=2, label=0, guidance=2.0)
+    runner = CliRunner()
+    result = runner.invoke(app, ["evaluate", "--checkpoint", "pretrained:acgan-narrow", "--steps", "4", "--n", "10"])
+    assert result.exit_code == 1 and "pass them with a flow checkpoint" in result.output
+    result = runner.invoke(app, ["evaluate", "--checkpoint", str(tmp_path / "run"), "--guidance", "2", "--n", "10"])
+    assert result.exit_code == 1 and "trained without condition dropout" in result.output

@@ -114,3 +114,34 @@ def test_spectral_norm_with_weight_clipping_is_rejected_naming_both() -> None:
         load_config("wgan", overrides={"nets": projection})
     plain = {"discriminator": {"arch": "projection_discriminator", "kwargs": {"num_classes": 10, "spectral_norm": False}}}
     assert load_config("wgan", overrides={"nets": plain}).model == "wgan"
+
+
+def test_minibatch_std_lets_the_discriminator_tell_a_batch_without_spread() -> None:
+    """A generator that ignores its noise gives a batch of one item repeated: with minibatch_std D scores it
+    differently from the same item among varied ones; without, each item's score is its own."""
+    torch.manual_seed(0)
+    x = torch.rand(6, 3, 64, 64) * 2 - 1
+    same = x[:1].expand(6, -1, -1, -1)
+    for spread in (False, True):
+        D = nets.build("dcgan_discriminator", channels=3, size=64, norm="layer", minibatch_std=spread, **SMALL).eval()
+        assert torch.allclose(D(x)[0], D(same)[0]) != spread
+    assert D(x[:1]).shape == (1, 1)  # a batch of one has no spread to measure, and still scores
+
+
+def test_mode_seeking_charges_a_generator_that_ignores_its_noise() -> None:
+    from fashiongan.objectives import adversarial as adv
+
+    torch.manual_seed(0)
+    G = nets.build("dcgan_generator", num_classes=10, **SMALL)
+    batch = {"image": _images(8), "label": torch.arange(8)}
+    ctx = Context(0, {}, {}, 0, torch.device("cpu"))
+    images, _, z = adv.fake({"generator": G}, batch, ctx)
+    assert adv.mode_seeking({"generator": G}, batch, ctx, images, z).item() < 1e3
+    with torch.no_grad():
+        G.fc[0].weight[:, :G.z_dim] = 0  # the noise no longer reaches the image
+    images, _, z = adv.fake({"generator": G}, batch, ctx)
+    assert adv.mode_seeking({"generator": G}, batch, ctx, images, z).item() > 1e4
+    config = load_config("acgan-catalogue")
+    assert config.objective["mode_seeking"] > 0 and config.nets["discriminator"]["kwargs"]["minibatch_std"]
+    with pytest.raises(FashionGANError, match="objective.mode_seeking"):
+        load_config("acgan-narrow", overrides={"objective": {"mode_seeking": -1}})

@@ -66,7 +66,7 @@ def test_conditional_labels_by_name_index_list_or_cycling(cgan: Path) -> None:
 
 
 def test_bad_requests_are_one_line_errors(dcgan: Path, cgan: Path) -> None:
-    with pytest.raises(FashionGANError, match=r"unconditional, so it takes no label; conditional models: acgan, acgan-colour, "
+    with pytest.raises(FashionGANError, match=r"unconditional, so it takes no label; conditional models: acgan, acgan-catalogue, acgan-colour, "
                        r"acgan-colour-narrow, acgan-fast, acgan-narrow, acgan-small, cgan, flow, flow-colour, infogan, projgan, projgan-fast \(ready to sample: pretrained:acgan, "
                        r"pretrained:acgan-colour, pretrained:acgan-fast, pretrained:acgan-narrow\)"):
         sampling.sample(dcgan, n=2, label="bag")

@@ -9,7 +9,8 @@ A checkpoint written before declarations existed has them worked out once from i
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
 from typing import Any, Mapping
 
@@ -25,12 +26,14 @@ DRAWS = ("generator", "vae")  # kinds that draw new images from noise (and condi
 
 @dataclass(frozen=True)
 class Declaration:
-    """A checkpoint's ``model`` (its objective), ``kind``, inference ``roles`` and ``conditions``."""
+    """A checkpoint's ``model`` (its objective), ``kind``, inference ``roles`` and ``conditions``, and the
+    objective's ``hyperparameters`` it was trained with (what sampling may depend on: flow's condition dropout)."""
 
     model: str
     kind: str
     roles: dict[str, str]
     conditions: Conditions
+    hyperparameters: Mapping[str, Any] = field(default_factory=dict)
 
     @property
     def draws(self) -> bool:
@@ -49,12 +52,26 @@ def declaration(config: Mapping[str, Any], where: str | Path = "the checkpoint")
         conditions = Conditions.from_dict(stored) if isinstance(stored, Mapping) else _from_training(config, where)
     except FashionGANError as exc:
         raise CheckpointError(f"{where}: {exc}") from None
-    return Declaration(model, kind, hub.role_nets(config), conditions)
+    trained = config.get("train_config", {}).get("objective") or {}
+    return Declaration(model, kind, hub.role_nets(config), conditions, objectives.get(model).hyperparameters(trained))
 
 
 def declared(source: str | Path) -> Declaration:
     """The declaration of a checkpoint directory or ``pretrained:NAME``."""
     return declaration(hub.read_config(source), source)
+
+
+@lru_cache(maxsize=1)
+def shipped() -> dict[str, Declaration]:
+    """Every checkpoint shipped in the package that this version reads, by ``pretrained:NAME``: the one catalogue
+    of shipped weights (sampling, `models`, the lookbook and the web app sort it by kind)."""
+    found = {}
+    for name in hub.shipped():
+        try:
+            found[f"{hub.PRETRAINED_PREFIX}{name}"] = declared(f"{hub.PRETRAINED_PREFIX}{name}")
+        except CheckpointError:
+            continue
+    return found
 
 
 def _from_training(config: Mapping[str, Any], where: str | Path) -> Conditions:

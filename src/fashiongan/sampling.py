@@ -24,7 +24,7 @@ from fashiongan.data import colored
 from fashiongan.data.conditions import Conditions
 from fashiongan.data.datasets import conditions
 from fashiongan.data.transforms import to_uint8
-from fashiongan.declaration import DRAWS, Declaration, declaration
+from fashiongan.declaration import DRAWS, Declaration, declaration, shipped
 from fashiongan.errors import CheckpointError, FashionGANError
 from fashiongan.train.fitting import takes
 
@@ -89,9 +89,9 @@ def generator_models() -> list[GeneratorModel]:
     from fashiongan.train.config import load_config, packaged_configs  # the training layer imports this module's users
 
     trained_by = {}
-    for name in hub.shipped():
-        recorded = hub.read_config(f"{hub.PRETRAINED_PREFIX}{name}").get("train_config", {})
-        trained_by[f"{hub.PRETRAINED_PREFIX}{name}"] = (recorded.get("model"), recorded.get("nets"))
+    for source in shipped_generators():
+        recorded = hub.read_config(source).get("train_config", {})
+        trained_by[source] = (recorded.get("model"), recorded.get("nets"))
     found = []
     for name in packaged_configs():
         config = load_config(name)
@@ -109,7 +109,7 @@ def generator_models() -> list[GeneratorModel]:
 
 def shipped_generators() -> list[str]:
     """``pretrained:NAME`` of the generators shipped in the package (ready to sample offline)."""
-    return sorted(source for model in generator_models() for source in model.shipped)
+    return sorted(source for source, declared in shipped().items() if declared.draws)
 
 
 def load_generator(checkpoint: str | Path | hub.Checkpoint, device: str | torch.device = "cpu") -> nn.Module:
@@ -265,6 +265,9 @@ def _sampling_settings(net: nn.Module, steps: int | None, guidance: float | None
         raise FashionGANError(f"steps must be a whole number in 1..{MAX_STEPS}, got {steps!r}")
     if guidance is not None and not 0 <= guidance <= MAX_GUIDANCE:
         raise FashionGANError(f"guidance must lie in 0..{MAX_GUIDANCE}, got {guidance!r}")
+    if guidance not in (None, 1.0) and not net.declaration.hyperparameters.get("drop"):
+        raise FashionGANError("this flow model was trained without condition dropout (objective.drop 0), so it has no "
+                              "unconditional velocity to guide by: sample without --guidance")
     before = {key: getattr(net, key) for key in asked}
     for key, value in asked.items():
         setattr(net, key, value)

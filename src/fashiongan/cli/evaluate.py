@@ -57,6 +57,8 @@ def evaluate(
     plot: Optional[Path] = typer.Option(
         None, "--plot", help="Also write the confusion tables of asked against judged (class, colour) as a figure (PNG)."
     ),
+    steps: Optional[int] = typer.Option(None, "--steps", help="Flow models: ODE steps to sample with [default: the checkpoint's]."),
+    guidance: Optional[float] = typer.Option(None, "--guidance", help="Flow models: guidance scale to sample with [default: the checkpoint's]."),
 ) -> None:
     """FID, KID, precision/recall, Inception-style score, label and colour accuracy, all measured by one judge."""
     from fashiongan.metrics import evaluate_images, floor, judge_for, load_images, load_judge  # torchmetrics: only when scoring
@@ -68,6 +70,8 @@ def evaluate(
     if checkpoint is None and images is None and not show_floor:
         raise FashionGANError("nothing to score: pass --checkpoint DIR, --images PATH (PNG folder or .npz), or --floor")
     kind = declared(checkpoint).kind if checkpoint is not None else None
+    if (steps, guidance) != (None, None) and (checkpoint is None or declared(checkpoint).model != "flow"):
+        raise FashionGANError("--steps and --guidance set how a flow model samples: pass them with a flow checkpoint")
     if kind == "translation":  # CycleGAN: per-direction fabric and garment scores
         restyle.evaluate(checkpoint, n, judge, seed, as_json)
         return
@@ -79,7 +83,7 @@ def evaluate(
     if checkpoint is not None:
         n = min(n, sampling.MAX_SAMPLES)
         judge = judge or judge_of(checkpoint)
-        pixels, labels, colours = generated(checkpoint, n, seed)
+        pixels, labels, colours = generated(checkpoint, n, seed, steps, guidance)
     judge_net = load_judge(judge or judge_for(channels_of(pixels) if pixels is not None else 1))
     if checkpoint is not None:
         judges.check_fits(judge_conditions(judge_net), declared(checkpoint).conditions, judge)
@@ -93,7 +97,7 @@ def evaluate(
             progress=True,
         )
         results["images"]["source"] = source
-        if checkpoint is not None:  # a VAE adds its test-set ELBO and the attribute accuracy of its samples
+        if checkpoint is not None:  # a VAE adds its test-set ELBO, a model of attributes their accuracy in its samples
             from fashiongan.metrics.elbo import vae_scores
 
             results["images"].update(vae_scores(checkpoint, seed))
@@ -118,13 +122,14 @@ def judge_of(checkpoint: str) -> str:
         raise FashionGANError(f"{checkpoint}: {exc}") from None
 
 
-def generated(checkpoint: str, n: int, seed: int) -> tuple[Any, Any, Any]:
+def generated(checkpoint: str, n: int, seed: int, steps: int | None = None, guidance: float | None = None) -> tuple[Any, Any, Any]:
     """``n`` images from a generator checkpoint with the class (and colour) each was asked for, or None:
     conditional models cycle through their classes; colour models draw each item's colour from its
-    class's prior (``auto``), as the judge's real set does, so FID compares like with like."""
+    class's prior (``auto``), as the judge's real set does, so FID compares like with like. A flow model samples
+    with ``steps`` and ``guidance`` when given."""
     net = sampling.load_generator(checkpoint)
     colour = "auto" if sampling.offers(net).colours is not None else None
-    samples = sampling.sample(net, n=n, seed=seed, colour=colour)
+    samples = sampling.sample(net, n=n, seed=seed, colour=colour, steps=steps, guidance=guidance)
     return samples.images, samples.labels, samples.colours
 
 

@@ -21,13 +21,14 @@ from typing import Any, Callable, Mapping
 from torch import nn
 
 from fashiongan import hub, judges
-from fashiongan.data import fashion_mnist
 from fashiongan.data.conditions import Conditions
-from fashiongan.declaration import Declaration, declared
-from fashiongan.errors import CheckpointError, FashionGANError
+from fashiongan.data.datasets import conditions
+from fashiongan.declaration import Declaration, declared, shipped
+from fashiongan.errors import FashionGANError
 
 GRAY_JUDGE = judges.EVALUATOR
 COLOUR_JUDGE = judges.COLOUR_JUDGE
+GARMENTS: Conditions = conditions({"name": "fashion_mnist"})  # the built-in data: what shipped classifiers, colour and fabric models know
 # task -> (module that implements it, the kind of checkpoint that does it)
 TASKS: dict[str, tuple[str, str]] = {
     "colorize": ("fashiongan.colorize", "colorizer"),
@@ -66,7 +67,7 @@ class Generator:
     @property
     def built_in(self) -> bool:
         """Whether it draws Fashion-MNIST's classes at 28 px: what the shipped colour and fabric models know."""
-        return self.conditions.size == fashion_mnist.SIZE and (self.conditions.classes or fashion_mnist.CLASSES) == fashion_mnist.CLASSES
+        return self.conditions.size == GARMENTS.size and (self.conditions.classes or GARMENTS.classes) == GARMENTS.classes
 
     def to_dict(self) -> dict[str, Any]:
         shape = self.conditions
@@ -193,22 +194,15 @@ def _generator(name: str, source: str, found: Declaration) -> Generator | None:
 
 @lru_cache(maxsize=1)
 def detect() -> Capabilities:
-    """Read every shipped checkpoint's config.json once (no weights) and sort them into capabilities."""
-    found = {}
-    for name in hub.shipped():
-        source = f"{hub.PRETRAINED_PREFIX}{name}"
-        try:
-            found[source] = declared(source)
-        except CheckpointError:
-            continue
+    """Sort the shipped checkpoints' declarations (no weights read) into capabilities."""
+    found = shipped()
     generators = tuple(filter(None, (_generator(source, source, d) for source, d in found.items())))
-    garments = Conditions(1, fashion_mnist.SIZE, fashion_mnist.CLASSES)  # of the ten garment classes, grayscale
-    classifiers = tuple(s for s, d in found.items() if d.kind == "classifier" and d.conditions == garments)
+    classifiers = tuple(s for s, d in found.items() if d.kind == "classifier" and d.conditions == GARMENTS)
     tasks = {}
     for task, (module, kind) in TASKS.items():
-        shipped = sorted(s for s, d in found.items() if d.kind == kind)
-        if shipped and _importable(module):
-            tasks[task] = shipped[0]
+        of_kind = sorted(s for s, d in found.items() if d.kind == kind)
+        if of_kind and _importable(module):
+            tasks[task] = of_kind[0]
     return Capabilities(generators, classifiers, COLOUR_JUDGE if COLOUR_JUDGE in found else None, tasks)
 
 

@@ -69,24 +69,22 @@ ROWS = (  # what `evaluate` shows of ``vae_scores``: key, row name, format
 
 
 def vae_scores(checkpoint: str | Path, seed: int = 0, n: int | None = None) -> dict[str, Any]:
-    """What `evaluate` adds for a VAE checkpoint: the ELBO of the first ``n`` test items, all when None
-    (``neg_elbo``, ``elbo_bits_per_dim``, ``elbo_likelihood``) and, when it takes attributes and
-    ``pretrained:attributes`` is shipped, the attribute accuracy of its samples (``accuracy/COLUMN``);
-    nothing for other checkpoints."""
+    """What `evaluate` adds beyond the judge's scores: for a VAE checkpoint, the ELBO of the first ``n`` test items,
+    all when None (``neg_elbo``, ``elbo_bits_per_dim``, ``elbo_likelihood``); for any generator that takes
+    attributes (a cVAE, flow-attributes), when ``pretrained:attributes`` reads them, the attribute accuracy of its
+    samples (``accuracy/COLUMN``); nothing for other checkpoints."""
     from fashiongan.metrics.conditioning import CLASSIFIER, attribute_accuracy
+    from fashiongan.sampling import load_generator
 
     config = hub.read_config(checkpoint)
-    if not is_vae(config):
-        return {}
-    loaded = hub.load_checkpoint(checkpoint, roles=[config["main"]])
-    scores = held_out_elbo(loaded, n, seed)
-    found: dict[str, Any] = {
-        "neg_elbo": scores["neg_elbo"], "elbo_bits_per_dim": scores["bits_per_dim"], "elbo_likelihood": scores["likelihood"],
-    }
+    found: dict[str, Any] = {}
+    if is_vae(config):
+        scores = held_out_elbo(hub.load_checkpoint(checkpoint, roles=[config["main"]]), n, seed)
+        found.update(neg_elbo=scores["neg_elbo"], elbo_bits_per_dim=scores["bits_per_dim"], elbo_likelihood=scores["likelihood"])
     takes = declaration(config).conditions.attributes
     shipped = CLASSIFIER[len(hub.PRETRAINED_PREFIX):] in hub.shipped()
     if takes is not None and shipped and takes == declared(CLASSIFIER).conditions.attributes:  # a reader of its attributes
-        accuracy = attribute_accuracy(loaded.main, takes, seed=seed)
+        accuracy = attribute_accuracy(load_generator(checkpoint), takes, seed=seed)
         found.update({key: value for key, value in accuracy.items() if key.startswith("accuracy/")})
         found["attribute_conditions"] = accuracy["conditions"]
     return found

@@ -58,14 +58,26 @@ class DCGANGenerator(Generator):
         return self.deconv(self.fc(self.condition(z, labels, colours)).view(-1, self.top[0], self.start, self.start))
 
 
+class MinibatchStd(nn.Module):
+    """Feature maps (N, C, H, W) -> (N, C + 1, H, W): the last plane is the batch's standard deviation of each
+    feature, averaged (0 for a batch of one)."""
+
+    def forward(self, h: torch.Tensor) -> torch.Tensor:
+        spread = h.std(0, unbiased=False).mean() if len(h) > 1 else h.new_zeros(())
+        return torch.cat([h, spread.expand(len(h), 1, *h.shape[2:])], 1)
+
+
 @register("dcgan_discriminator")
 class DCGANDiscriminator(nn.Module):
     """Logits (N, outputs): column 0 real/fake, further columns for ACGAN's classes or infoGAN's codes.
-    ``num_classes`` > 0 appends one-hot label planes to the input (CGAN); otherwise labels are ignored."""
+    ``num_classes`` > 0 appends one-hot label planes to the input (CGAN); otherwise labels are ignored.
+    ``minibatch_std`` appends, before the fully connected layers, the batch's mean standard deviation per
+    feature as one more plane (ProGAN, Karras et al. 2018): a generator that makes one item whatever its noise
+    gives D a batch with no spread, so D can tell it, where per-item features cannot."""
 
     def __init__(
         self, outputs: int = 1, num_classes: int = 0, width: int = 64, hidden: int = 1024, norm: str = "batch", channels: int = 1,
-        size: int = 28,
+        size: int = 28, minibatch_std: bool = False,
     ) -> None:
         super().__init__()
         self.num_classes = num_classes
@@ -75,8 +87,8 @@ class DCGANDiscriminator(nn.Module):
         for c_in, c_out in zip(chans, chans[1:]):
             layers += [nn.Conv2d(c_in, c_out, 4, 2, 1), _norm(norm, c_out, True), nn.LeakyReLU(0.2)]     # 14 -> 7
         self.net = nn.Sequential(
-            *layers, nn.Flatten(),
-            nn.Linear(chans[-1] * start**2, hidden), _norm(norm, hidden, False), nn.LeakyReLU(0.2),
+            *layers, *([MinibatchStd()] if minibatch_std else []), nn.Flatten(),
+            nn.Linear((chans[-1] + minibatch_std) * start**2, hidden), _norm(norm, hidden, False), nn.LeakyReLU(0.2),
             nn.Linear(hidden, outputs),
         )
         init_normal(self)

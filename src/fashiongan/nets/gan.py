@@ -30,6 +30,7 @@ class Generator(nn.Module):
     """
 
     image_shape: tuple[int, int, int] = (1, 28, 28)
+    num_attributes: int = 0  # > 0: it takes an attribute vector instead (nets/attributed.py)
 
     def __init__(
         self, z_dim: int, num_classes: int = 0, noise: str = "normal", continuous_codes: int = 0, num_colours: int = 0

@@ -4,13 +4,9 @@ One net holds both halves, so a checkpoint reconstructs and interpolates as well
 :class:`~fashiongan.nets.gan.Generator` it decodes: ``forward(z, attributes)`` gives images in [-1, 1]
 (the decoder's mean) and ``sample(n, generator=..., attributes=...)`` draws z ~ N(0, I).
 
-``attribute_set`` names what the net is conditioned on: ``offline``, the offline attribute set's 30
-multi-hot outputs (category, group, colour, tone), or None. A user's catalogue brings its own instead:
-``vocabulary`` ({columns, values}, from its folder names or styles.csv) and ``prior`` ({items: the on-indices
-of each attribute combination the data holds, weights: its share}), both written by training from the data.
-The prior travels in the checkpoint as buffers, so a request naming some columns ("colour=navy") is
-completed by a draw among the items the data holds that agree with it, and a request naming none draws
-items as the data has them. ``size`` other than 28 adds stride-2 stages (nets/sizing.py).
+``attribute_set`` (a built-in set), or ``vocabulary`` and ``prior`` (a catalogue's), name what the net is
+conditioned on and how a partial request is completed (nets/attributed.py). ``size`` other than 28 adds
+stride-2 stages (nets/sizing.py).
 
 ``likelihood`` is the decoder's distribution over pixels: ``bernoulli`` (the third source's binary
 cross-entropy on [0, 1] intensities) or ``logistic`` (a discretised logistic per sub-pixel with a learned
@@ -35,14 +31,13 @@ at some cost in variety (recall). Training and the ELBO never see it.
 
 from __future__ import annotations
 
-from typing import Callable, Sequence
+from typing import Sequence
 
 import numpy as np
 import torch
 from torch import nn
 
-from fashiongan.data import attributes as offline
-from fashiongan.data.folders import AttributeVocabulary
+from fashiongan.nets.attributed import Attributed
 from fashiongan.nets.gan import Generator
 from fashiongan.nets.registry import register
 from fashiongan.nets.sizing import plan, widths
@@ -51,22 +46,7 @@ SOURCE_SIZE = 28  # the third source's net is for 28 px only
 LIKELIHOODS = ("bernoulli", "logistic")
 LOG_VAR_BOUND = 10.0  # posterior log-variances are softly kept in (-10, 10): an encoder that blows up at a
                       # high learning rate (log-variance 100, codes of 1e20) can then not make the loss infinite
-ATTRIBUTE_SETS: dict[str, tuple[Callable[[], AttributeVocabulary], Callable[[], tuple[np.ndarray, np.ndarray]]]] = {
-    "offline": (offline.vocabulary, offline.prior),
-}
-
-
-def _catalogue_prior(vocabulary: AttributeVocabulary, prior: dict | None) -> tuple[np.ndarray, np.ndarray]:
-    """A catalogue's prior as (multi-hot vectors (K, A), weights (K,)) from its stored {items, weights}."""
-    if not isinstance(prior, dict) or not prior.get("items") or len(prior["items"]) != len(prior.get("weights", ())):
-        raise ValueError("a vocabulary needs its prior: {items: [[on-indices], ...], weights: [share, ...]} of equal length")
-    vectors = np.zeros((len(prior["items"]), len(vocabulary.names)), dtype=np.float32)
-    for row, on in enumerate(prior["items"]):
-        vectors[row, list(on)] = 1
-    return vectors, np.asarray(prior["weights"], dtype=np.float32)
-
-
-class VAE(Generator):
+class VAE(Attributed, Generator):
     """What both VAEs share: conditions, the prior over attribute vectors, sampling; subclasses build
     ``_encode(images, attributes) -> (N, 2 z_dim)`` and ``decode(z, attributes) -> logits (N, C, 28, 28)``."""
 
@@ -81,20 +61,9 @@ class VAE(Generator):
         self.temperature = float(temperature)
         if likelihood not in LIKELIHOODS:
             raise ValueError(f"likelihood must be one of {', '.join(LIKELIHOODS)}, got {likelihood!r}")
-        if attribute_set is not None and attribute_set not in ATTRIBUTE_SETS:
-            raise ValueError(f"attribute_set must be one of {', '.join(ATTRIBUTE_SETS)} or None, got {attribute_set!r}")
-        if attribute_set is not None and vocabulary is not None:
-            raise ValueError("give attribute_set (a built-in set) or vocabulary (a catalogue's), not both")
         self.image_shape = (channels, size, size)
-        self.likelihood, self.attribute_set = likelihood, attribute_set
-        self._vocabulary = AttributeVocabulary.from_dict(vocabulary) if vocabulary is not None else None
-        with torch.device("cpu"):  # the prior is data, computed on the CPU even when the net is built elsewhere (meta)
-            vectors, weights = (ATTRIBUTE_SETS[attribute_set][1]() if attribute_set
-                                else _catalogue_prior(self._vocabulary, prior) if vocabulary is not None
-                                else (np.zeros((0, 0)), np.zeros(0)))
-        self.register_buffer("prior_vectors", torch.as_tensor(vectors, dtype=torch.float32))
-        self.register_buffer("prior_weights", torch.as_tensor(weights, dtype=torch.float32))
-        self.num_attributes = int(self.prior_vectors.shape[1])
+        self.likelihood = likelihood
+        self.init_attributes(attribute_set, vocabulary, prior)
         self.log_scale = nn.Parameter(torch.zeros(channels)) if likelihood == "logistic" else None
         if conditional_prior and not self.num_attributes:
             raise ValueError("a conditional prior needs an attribute_set to condition on")
@@ -113,24 +82,9 @@ class VAE(Generator):
         """The prior's noise (n, z_dim) for ``forward``, scaled by ``temperature``."""
         return super().latent(n, labels, generator, device) * self.temperature
 
-    @property
-    def vocabulary(self) -> AttributeVocabulary | None:
-        return ATTRIBUTE_SETS[self.attribute_set][0]() if self.attribute_set else self._vocabulary
-
-    def _checked(self, attributes: torch.Tensor | None, n: int) -> torch.Tensor | None:
-        """``attributes``, after checking they are given, one row per item, exactly when the net takes them."""
-        if not self.num_attributes:
-            if attributes is not None:
-                raise ValueError("this VAE is unconditional: it takes no attributes")
-            return None
-        if attributes is None or tuple(attributes.shape) != (n, self.num_attributes):
-            got = None if attributes is None else tuple(attributes.shape)
-            raise ValueError(f"this VAE needs attributes of shape ({n}, {self.num_attributes}), got {got}")
-        return attributes
-
     def _join(self, h: torch.Tensor, attributes: torch.Tensor | None) -> torch.Tensor:
         """``h`` with the attribute vector appended (conditional nets)."""
-        attributes = self._checked(attributes, len(h))
+        attributes = self.checked_attributes(attributes, len(h))
         return h if attributes is None else torch.cat([h, attributes.to(h.dtype)], 1)
 
     def _encode(self, images: torch.Tensor, attributes: torch.Tensor | None) -> torch.Tensor:  # pragma: no cover
@@ -150,7 +104,7 @@ class VAE(Generator):
         if self.prior_net is None:
             zeros = torch.zeros(n, self.z_dim, device=self._device())
             return zeros, zeros
-        return self.prior_net(self._checked(attributes, n).float()).chunk(2, dim=1)
+        return self.prior_net(self.checked_attributes(attributes, n).float()).chunk(2, dim=1)
 
     @staticmethod
     def to_image(logits: torch.Tensor) -> torch.Tensor:
@@ -168,55 +122,6 @@ class VAE(Generator):
         """The decoder's mean at the posterior mean: what the net makes of ``images``."""
         mean, _ = self.encode(images, attributes)
         return self.to_image(self.decode(mean, attributes))
-
-    @property
-    def column_sizes(self) -> list[int]:
-        vocabulary = self.vocabulary
-        return [len(values) for values in vocabulary.values] if vocabulary else []
-
-    def request(self, pairs: Sequence[str]) -> torch.Tensor:
-        """``["category=dress", "colour=navy"]`` -> a partial multi-hot (num_attributes,); unknown names and
-        values are one-line errors listing what exists."""
-        if not self.num_attributes:
-            raise ValueError("this VAE is unconditional: it takes no attributes")
-        return torch.from_numpy(offline.parse_request(list(pairs), self.vocabulary))
-
-    def complete(
-        self, attributes: torch.Tensor | np.ndarray | None, n: int, generator: torch.Generator | None = None
-    ) -> torch.Tensor:
-        """Full attribute vectors (n, num_attributes): each row of ``attributes`` (one (A,) row for every image
-        or (n, A); None names nothing) with its unnamed columns (all zero) drawn from the prior among the
-        items that agree with its named ones. ValueError when no item agrees (``category=dress, group=shoes``)."""
-        if not self.num_attributes:
-            raise ValueError("this VAE is unconditional: it takes no attributes")
-        vectors = self.prior_vectors
-        size = self.num_attributes
-        partial = torch.zeros(size) if attributes is None else torch.as_tensor(attributes, dtype=torch.float32)
-        partial = partial.to(vectors.device)
-        if partial.dim() == 1:
-            partial = partial.expand(n, -1)
-        if tuple(partial.shape) != (n, size):
-            raise ValueError(f"attributes must have shape ({size},) or ({n}, {size}), got {tuple(partial.shape)}")
-        if not ((partial == 0) | (partial == 1)).all():
-            raise ValueError("attributes must be multi-hot: every entry 0 or 1")
-        named = torch.cat([block.any(1, keepdim=True).expand_as(block) for block in partial.split(self.column_sizes, 1)], 1)
-        agree = ((vectors[None] == partial[:, None]) | ~named[:, None]).all(2)
-        weights = self.prior_weights.float()[None] * agree
-        empty = (weights.sum(1) == 0).nonzero()
-        if len(empty):
-            row = partial[int(empty[0])]
-            asked = " and ".join(name for name, on in zip(self.vocabulary.names, row.tolist()) if on)
-            raise ValueError(f"no item of the training data is {asked}")
-        where = generator.device if generator is not None else vectors.device
-        chosen = torch.multinomial(weights.to(where), 1, generator=generator).squeeze(1).to(vectors.device)
-        return vectors[chosen]
-
-    def values(self, vectors: torch.Tensor, column: str) -> torch.Tensor | None:
-        """Index of each vector's value in ``column`` (LongTensor (n,)), or None when the set has no such column."""
-        vocabulary = self.vocabulary
-        if vocabulary is None or column not in vocabulary.columns:
-            return None
-        return vectors.split(self.column_sizes, 1)[vocabulary.columns.index(column)].argmax(1)
 
     @torch.no_grad()
     def sample(

@@ -9,7 +9,8 @@ colour cross-entropy against the batch's ``colour`` (the colours the fakes were 
 whatever labelling G happens to draw, and the two can settle in a permuted one that no loss corrects:
 pretrained:acgan-colour drew pink when asked for red and red when asked for pink, since D had learned
 that red-asked fakes look pink. At 0, D's heads learn from real items alone, so they mean what the data
-means and G is pulled towards it (the colour configs use 0)."""
+means and G is pulled towards it (the colour configs use 0). ``objective.mode_seeking`` (0: off) weighs
+MSGAN's term (objectives/adversarial.py) against G ignoring its noise."""
 
 from __future__ import annotations
 
@@ -53,14 +54,22 @@ def d_loss(nets: Nets, batch: Batch, ctx: Context) -> Losses:
 
 
 def g_loss(nets: Nets, batch: Batch, ctx: Context) -> Losses:
-    fake, labels, _ = adv.fake(nets, batch, ctx)
+    fake, labels, z = adv.fake(nets, batch, ctx)
     with adv.frozen(nets["discriminator"]) as D:
         fake_adv, fake_aux = _split(D(fake), nets)
-    return {"loss": adv.real_loss(fake_adv) + _cross_entropy(fake_aux, _targets(nets, batch, labels))}
+    loss = adv.real_loss(fake_adv) + _cross_entropy(fake_aux, _targets(nets, batch, labels))
+    weight = float(ctx.hp["mode_seeking"])
+    if weight:
+        loss = loss + weight * adv.mode_seeking(nets, batch, ctx, fake, z)
+    return {"loss": loss}
+
+
+def _check(hp) -> None:
+    for key in ("fake_aux", "mode_seeking"):
+        adv.positive(hp, key, zero=True)
 
 
 OBJECTIVE = adv.objective(
     "acgan", "auxiliary-classifier GAN: D also classifies (the colour too, for colour generators)",
-    d_loss, g_loss, conditional=True, check=lambda hp: adv.positive(hp, "fake_aux", zero=True),
-    settings={"fake_aux": 1.0},
+    d_loss, g_loss, conditional=True, check=_check, settings={"fake_aux": 1.0, "mode_seeking": 0.0},
 )

@@ -18,7 +18,7 @@ from torch import nn
 
 from fashiongan.data.transforms import to_uint8
 from fashiongan.errors import FashionGANError
-from fashiongan.objectives.base import Batch, Context, Losses, Nets, Objective, Phase, Report
+from fashiongan.objectives.base import Batch, Context, Losses, Nets, Objective, Phase, Report, attribute_rows
 
 LossFn = Callable[[Nets, Batch, Context], Losses]
 GRID = 8  # an unconditional report shows GRID x GRID samples
@@ -35,6 +35,15 @@ def fake(nets: Nets, batch: Batch, ctx: Context, grad: bool = True) -> tuple[tor
         if getattr(generator, "num_colours", 0):
             return generator(z, labels, batch["colour"]), labels, z
         return generator(z, labels), labels, z
+
+
+def mode_seeking(nets: Nets, batch: Batch, ctx: Context, images: torch.Tensor, z: torch.Tensor) -> torch.Tensor:
+    """Mode seeking (MSGAN, Mao et al. 2019): a second draw of the same conditions from other noise; the loss is
+    the inverse of how far the images move per unit of noise moved, so a generator that ignores its noise (one
+    item per class whatever z) pays, where D's loss alone lets it settle there."""
+    other, _, z_other = fake(nets, batch, ctx)
+    moved = (images - other).abs().flatten(1).mean(1) / (z - z_other).abs().mean(1)
+    return 1 / (moved.mean() + 1e-5)
 
 
 @contextmanager
@@ -98,13 +107,18 @@ def positive(hp: Mapping[str, Any], key: str, whole: bool = False, upto: float |
 @torch.no_grad()
 def report(nets: Nets, ctx: Context) -> Report:
     """A grid from noise fixed by the seed (the same every epoch): a row per class when conditional;
-    for a generator that takes colours, each row one item (one z) in every colour, in catalogue order."""
+    for a generator that takes colours, each row one item (one z) in every colour, in catalogue order; for one
+    of attributes, a row per category in every colour."""
     generator = nets["generator"]
     was_training = generator.training
     generator.eval()
     rng = torch.Generator().manual_seed(ctx.seed)
     device = next(generator.parameters()).device
-    k, c = generator.num_classes, getattr(generator, "num_colours", 0)
+    k, c = generator.num_classes, generator.num_colours
+    if generator.num_attributes:
+        rows, names, nrow = attribute_rows(generator, rng, device)
+        generator.train(was_training)
+        return Report(grid=to_uint8(torch.cat(rows)), nrow=nrow, row_labels=names)
     if k and c:
         z = generator.latent(k, generator=rng, device=device).repeat_interleave(c, 0)  # row i: one z in every colour
         labels = torch.arange(k, device=device).repeat_interleave(c)

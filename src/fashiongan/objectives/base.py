@@ -77,3 +77,25 @@ class Objective:
         """A config's ``objective`` section with every setting it leaves out at its declared default: what the
         phases, the initial state and the losses (``ctx.hp``) read."""
         return {**self.settings, **given}
+
+
+GRID_COLUMNS = 8  # a report's grid of plain samples is 8 x 8
+
+
+def attribute_rows(net: nn.Module, rng: torch.Generator, device: torch.device) -> tuple[list[torch.Tensor], list[str], int]:
+    """A report's samples from a net of attributes (nets/attributed.py): with category and colour columns, a row
+    per category in every colour from one noise per row; else an 8 x 8 grid of draws from the prior. Returns
+    (rows of images in [-1, 1], their labels, images per row)."""
+    vocabulary = net.vocabulary
+    if vocabulary is None or not {"category", "colour"} <= set(vocabulary.columns):
+        samples = net.sample(GRID_COLUMNS * GRID_COLUMNS, generator=rng)
+        return list(samples.split(GRID_COLUMNS)), [""] * GRID_COLUMNS, GRID_COLUMNS
+    categories, colours = (vocabulary.values[vocabulary.columns.index(c)] for c in ("category", "colour"))
+    rows = []
+    for category in categories:
+        asked = net.request([f"category={category}"]).expand(len(colours), -1).clone()
+        for column, colour in enumerate(colours):
+            asked[column] += net.request([f"colour={colour}"])
+        z = net.latent(1, generator=rng, device=device).expand(len(colours), -1)
+        rows.append(net(z, attributes=net.complete(asked, len(colours), rng)))
+    return rows, list(categories), len(colours)

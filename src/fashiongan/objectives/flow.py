@@ -2,9 +2,9 @@
 from Gaussian noise x_0 to an item x_1, and a net trained to predict its velocity x_1 - x_0 by squared error.
 
 Times are logit-normal (sigmoid of a standard normal: the middle of the path, where the velocity is hardest,
-is sampled most; SD3's choice). ``drop`` of the batch's conditions are replaced by the null condition, so one net
-learns both the conditional and the unconditional velocity that classifier-free guidance combines at sampling
-(nets/flow.py). One phase, one net; no adversary, so nothing to balance and no mode for a discriminator to chase.
+is sampled most; SD3's choice). ``drop`` of the batch's conditions (class, colour, attribute vector) are replaced
+by the null condition, so one net learns both the conditional and the unconditional velocity that
+classifier-free guidance combines at sampling (nets/flow.py). One phase, one net; no adversary, so nothing to balance and no mode for a discriminator to chase.
 """
 
 from __future__ import annotations
@@ -19,11 +19,13 @@ from fashiongan.objectives import adversarial as adv
 from fashiongan.objectives.base import Batch, Context, Losses, Nets, Objective, Phase
 
 
-def _dropped(values: torch.Tensor | None, null: int, drop: float) -> torch.Tensor | None:
-    """``values`` with a ``drop`` share replaced by the null index (the global RNG: a resumed run repeats it)."""
-    if values is None or drop == 0:
+def _dropped(values: torch.Tensor, null: int, drop: float) -> torch.Tensor:
+    """``values`` (indices (N,) or attribute rows (N, A)) with a ``drop`` share of the items replaced by the null
+    value (the global RNG: a resumed run repeats it)."""
+    if drop == 0:
         return values
-    return torch.where(torch.rand(len(values), device=values.device) < drop, torch.full_like(values, null), values)
+    chosen = (torch.rand(len(values), device=values.device) < drop).view(-1, *[1] * (values.dim() - 1))
+    return torch.where(chosen, torch.full_like(values, null), values)
 
 
 def loss(nets: Nets, batch: Batch, ctx: Context) -> Losses:
@@ -34,7 +36,8 @@ def loss(nets: Nets, batch: Batch, ctx: Context) -> Losses:
     drop = float(ctx.hp["drop"])
     labels = _dropped(batch["label"], net.num_classes, drop) if net.num_classes else None
     colours = _dropped(batch["colour"], net.num_colours, drop) if net.num_colours else None
-    return {"loss": F.mse_loss(net.velocity(path, t, labels, colours), target - noise)}
+    attributes = _dropped(batch["attributes"], 0, drop) if net.num_attributes else None
+    return {"loss": F.mse_loss(net.velocity(path, t, labels, colours, attributes), target - noise)}
 
 
 def _phases(hp: Mapping[str, Any]) -> list[Phase]:

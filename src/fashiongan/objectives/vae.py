@@ -27,7 +27,7 @@ import torch.nn.functional as F
 from fashiongan.data.transforms import to_uint8
 from fashiongan.errors import FashionGANError
 from fashiongan.objectives.adversarial import positive
-from fashiongan.objectives.base import Batch, Context, Losses, Nets, Objective, Phase, Report
+from fashiongan.objectives.base import Batch, Context, Losses, Nets, Objective, Phase, Report, attribute_rows
 
 REPORT_N = 2000        # test items whose ELBO the report scores
 SETTINGS = {"beta": 1.0, "warmup": 0, "free_bits": 0.0, "report_n": REPORT_N}
@@ -155,22 +155,9 @@ def report(nets: Nets, ctx: Context) -> Report:
         rows += [shown, net.reconstruct(shown, shown_attributes)]
         names += ["test items", "reconstructed"]
     rng = torch.Generator(device=device).manual_seed(ctx.seed)
-    vocabulary = net.vocabulary
-    if vocabulary is not None and {"category", "colour"} <= set(vocabulary.columns):
-        categories, colours = (vocabulary.values[vocabulary.columns.index(c)] for c in ("category", "colour"))
-        for category in categories:
-            asked = net.request([f"category={category}"]).expand(len(colours), -1).clone()
-            for column, colour in enumerate(colours):
-                asked[column] += net.request([f"colour={colour}"])
-            z = net.latent(1, generator=rng, device=device).expand(len(colours), -1)
-            rows.append(net(z, net.complete(asked, len(colours), rng)))
-            names.append(category)
-        columns = len(colours)
-    else:
-        columns = 8
-        samples = net.sample(columns * columns, generator=rng)
-        rows += list(samples.split(columns))
-        names += [""] * columns
+    drawn, drawn_names, columns = attribute_rows(net, rng, device)
+    rows += drawn
+    names += drawn_names
     net.train(was_training)
     grid = np.concatenate([to_uint8(_pad(row, columns)) for row in rows])
     return Report(metrics=metrics, grid=grid, nrow=columns, row_labels=names)

@@ -26,11 +26,10 @@ from fastapi.responses import HTMLResponse, JSONResponse, Response
 
 from fashiongan import __version__, lookbook, sampling
 from fashiongan.data import colored, fashion_mnist
-from fashiongan.data.fashion_mnist import CLASSES
 from fashiongan.data.transforms import to_float, to_uint8
 from fashiongan.errors import DataError, FashionGANError
 from fashiongan.lookbook import render, tasks
-from fashiongan.lookbook.capabilities import Capabilities, Models, detect
+from fashiongan.lookbook.capabilities import GARMENTS, Capabilities, Models, detect
 from fashiongan.attacks import fgsm
 from fashiongan.serve import schemas, uploads
 from fashiongan.serve.limits import AccessLog, BodyLimit
@@ -76,8 +75,9 @@ def _probabilities(model: torch.nn.Module, x: torch.Tensor) -> torch.Tensor:
 
 
 def _prediction(probs: torch.Tensor) -> dict[str, Any]:
-    return {"prediction": CLASSES[int(probs.argmax())],
-            "probabilities": {name: round(float(p), 6) for name, p in zip(CLASSES, probs)}}
+    classes = GARMENTS.classes  # the Classify tab's classifiers are the shipped ones of the built-in classes
+    return {"prediction": classes[int(probs.argmax())],
+            "probabilities": {name: round(float(p), 6) for name, p in zip(classes, probs)}}
 
 
 def _rgb(image: np.ndarray) -> np.ndarray:
@@ -114,7 +114,7 @@ def create_app(capabilities: Optional[Capabilities] = None, models: Optional[Mod
     fabrics = tasks.fabrics(nets.task("restyle", caps.restyler)) if caps.restyler else ()
     GenerateRequest = schemas.generate_request(caps)
     Classifier = Literal[tuple(caps.classifiers)]  # type: ignore[valid-type]
-    ClassName = Literal[tuple(CLASSES)]  # type: ignore[valid-type]  # of the Fashion-MNIST test items
+    ClassName = Literal[GARMENTS.classes]  # type: ignore[valid-type]  # of the Fashion-MNIST test items
     Colour = Literal[tuple(colored.colour_names() + [colored.AUTO])]  # type: ignore[valid-type]
 
     @asynccontextmanager
@@ -173,7 +173,7 @@ def create_app(capabilities: Optional[Capabilities] = None, models: Optional[Mod
         takes, classifiers, tasks, the test items' classes, the catalogue's colours, fabrics, limits."""
         return {
             "version": __version__, **caps.to_dict(), "default_generator": caps.generator.name, "fabrics": list(fabrics),
-            "classes": list(CLASSES), "colours": [{"name": c.name, "hex": c.hex} for c in colored.catalogue()],
+            "classes": list(GARMENTS.classes), "colours": [{"name": c.name, "hex": c.hex} for c in colored.catalogue()],
             "limits": {"images": schemas.MAX_IMAGES, "outfits": schemas.MAX_WEB_OUTFITS, "eps": MAX_EPS,
                        "upload_mb": uploads.MAX_MB, "megapixels": uploads.MAX_MEGAPIXELS, "upload_help": uploads.HELP},
         }
@@ -206,9 +206,9 @@ def create_app(capabilities: Optional[Capabilities] = None, models: Optional[Mod
                    seed: int = Query(0, ge=0, le=schemas.MAX_SEED)) -> dict[str, Any]:
         """Fashion-MNIST test items to pick from (their index is what the other endpoints take as test_item)."""
         data = nets.get("data", "test", fashion_mnist.load)
-        pool = np.arange(len(data.labels)) if label is None else np.flatnonzero(data.labels == CLASSES.index(label))
+        pool = np.arange(len(data.labels)) if label is None else np.flatnonzero(data.labels == GARMENTS.classes.index(label))
         chosen = np.random.default_rng(seed).choice(pool, size=min(n, len(pool)), replace=False)
-        return {"items": [{"index": int(i), "class": CLASSES[int(data.labels[i])], "image": render.data_uri(data.images[i])}
+        return {"items": [{"index": int(i), "class": GARMENTS.classes[int(data.labels[i])], "image": render.data_uri(data.images[i])}
                           for i in chosen]}
 
     @app.post("/api/classify")
@@ -229,7 +229,7 @@ def create_app(capabilities: Optional[Capabilities] = None, models: Optional[Mod
             adversarial = fgsm(net, x, target, eps)
             adv_probs = _probabilities(net, adversarial)
         return {
-            "model": model, "eps": eps, "inverted": inverted, "truth": None if truth is None else CLASSES[truth],
+            "model": model, "eps": eps, "inverted": inverted, "truth": None if truth is None else GARMENTS.classes[truth],
             "original": {"image": render.data_uri(image), **_prediction(probs)},
             "adversarial": {"image": render.data_uri(to_uint8(adversarial)[0]), **_prediction(adv_probs)},
             "fooled": int(adv_probs.argmax()) != int(target[0]),

@@ -208,6 +208,14 @@ def _check_nets(specs: Mapping[str, Any]) -> None:
 
 def _check_combinations(config: TrainConfig) -> None:
     """Recipe pieces that each work but not together: one line naming both."""
+    flow = config.nets.get("generator") if config.model == "flow" else None
+    if isinstance(flow, Mapping):
+        guidance = {**net_registry.defaults(flow["arch"]), **flow.get("kwargs", {})}.get("guidance", 1.0)
+        if guidance != 1.0 and not objectives.get("flow").hyperparameters(config.objective)["drop"]:
+            raise FashionGANError(
+                f"guidance {guidance:g} (nets.generator.kwargs.guidance) needs condition dropout (objective.drop > 0), "
+                "which trains the unconditional velocity it guides by; set guidance: 1.0 or objective.drop: 0.1"
+            )
     spec = config.nets.get("discriminator")
     if not isinstance(spec, Mapping):
         return
