@@ -176,3 +176,24 @@ def test_guidance_needs_a_model_trained_with_condition_dropout_and_evaluate_take
     assert result.exit_code == 1 and "pass them with a flow checkpoint" in result.output
     result = runner.invoke(app, ["evaluate", "--checkpoint", str(tmp_path / "run"), "--guidance", "2", "--n", "10"])
     assert result.exit_code == 1 and "trained without condition dropout" in result.output
+
+
+def test_the_lookbook_and_the_web_app_sample_a_flow_model_like_any_generator(tiny_data: Path, tmp_path: Path) -> None:
+    from fastapi.testclient import TestClient
+
+    from fashiongan.lookbook import detect
+    from fashiongan.serve import create_app
+
+    fit(load_config("flow", overrides={"nets": {"generator": {"kwargs": {**TINY, "steps": 1}}},
+                                       "data": {"data_dir": str(tiny_data), "limit": 256},
+                                       "train": {"batch_size": 32, "epochs": None, "steps": 1, "track_fid": None, "samples": False}}),
+        tmp_path / "run", progress=False)
+    rules = tmp_path / "rules.yaml"
+    rules.write_text("confidence: 0.01\nduplicate_distance: 0.0\n")  # a one-step model of one training step: any item will do
+    result = CliRunner().invoke(app, ["lookbook", "--generator", str(tmp_path / "run"), "--outfits", "1", "--rules", str(rules),
+                                      "--out", str(tmp_path / "book"), "--json"])
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)["outfits"] == 1 and (tmp_path / "book" / "index.html").is_file()
+    client = TestClient(create_app(detect().with_generators({"flow": str(tmp_path / "run")})))
+    drawn = client.post("/api/generate", json={"model": "flow", "label": "Bag", "n": 3})
+    assert drawn.status_code == 200 and drawn.json()["labels"] == ["Bag"] * 3
