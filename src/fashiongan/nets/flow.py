@@ -108,11 +108,11 @@ class FlowUNet(Attributed, Generator):
 
     def _guided(self, x: torch.Tensor, t: torch.Tensor, labels: torch.Tensor | None,
                 colours: torch.Tensor | None, attributes: torch.Tensor | None) -> torch.Tensor:
-        given = {"labels": labels, "colours": colours, "attributes": attributes}
-        if all(v is None for v in given.values()) or self.guidance == 1.0:
-            return self.velocity(x, t, **given)
+        asked = {"labels": labels, "colours": colours, "attributes": attributes}
+        if all(v is None for v in asked.values()) or self.guidance == 1.0:
+            return self.velocity(x, t, **asked)
         nulls = {"labels": self.num_classes, "colours": self.num_colours, "attributes": 0}
-        paired = {k: None if v is None else torch.cat([v, torch.full_like(v, nulls[k])]) for k, v in given.items()}
+        paired = {k: None if v is None else torch.cat([v, torch.full_like(v, nulls[k])]) for k, v in asked.items()}
         both = self.velocity(torch.cat([x, x]), torch.cat([t, t]), **paired)
         given, free = both.chunk(2)
         return free + self.guidance * (given - free)

@@ -15,7 +15,7 @@ from fashiongan import nets as net_registry
 from fashiongan import objectives
 from fashiongan.errors import FashionGANError, reject_unknown
 from fashiongan.train import optimizers, tracking
-from fashiongan.train.fitting import fit_nets, takes
+from fashiongan.train.fitting import fit_nets, settings, takes
 
 
 @dataclass
@@ -210,7 +210,7 @@ def _check_combinations(config: TrainConfig) -> None:
     """Recipe pieces that each work but not together: one line naming both."""
     flow = config.nets.get("generator") if config.model == "flow" else None
     if isinstance(flow, Mapping):
-        guidance = {**net_registry.defaults(flow["arch"]), **flow.get("kwargs", {})}.get("guidance", 1.0)
+        guidance = settings(flow).get("guidance", 1.0)
         if guidance != 1.0 and not objectives.get("flow").hyperparameters(config.objective)["drop"]:
             raise FashionGANError(
                 f"guidance {guidance:g} (nets.generator.kwargs.guidance) needs condition dropout (objective.drop > 0), "
@@ -219,8 +219,7 @@ def _check_combinations(config: TrainConfig) -> None:
     spec = config.nets.get("discriminator")
     if not isinstance(spec, Mapping):
         return
-    settings = {**net_registry.defaults(spec["arch"]), **spec.get("kwargs", {})}
-    if settings.get("spectral_norm") and config.model == "wgan":
+    if settings(spec).get("spectral_norm") and config.model == "wgan":
         raise FashionGANError(
             "spectral norm (nets.discriminator.kwargs.spectral_norm) and weight clipping (model wgan) do not combine: "
             "both bound the critic's Lipschitz constant; set spectral_norm: false or use another model"
