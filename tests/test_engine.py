@@ -83,6 +83,20 @@ def saved_step(directory: Path) -> int:
     return json.loads((directory / hub.CONFIG_FILE).read_text())["training"]["step"]
 
 
+def crash_and_resume(config, root: Path, monkeypatch: pytest.MonkeyPatch, step: int, phase: str) -> tuple[Path, int]:
+    """Train ``config`` whole into ROOT/whole, then into ROOT/crashed dying at ``phase`` of ``step`` and resumed
+    there; assert both end identical. Returns (ROOT/crashed, the step its checkpoint held at the crash)."""
+    fit(config, root / "whole", progress=False)
+    with monkeypatch.context() as patch:
+        crash_at(patch, step=step, phase=phase)
+        with pytest.raises(Killed):
+            fit(config, root / "crashed", progress=False)
+    saved_at = saved_step(root / "crashed")
+    fit(config, root / "crashed", resume=root / "crashed", progress=False)
+    assert_identical(root / "whole", root / "crashed")
+    return root / "crashed", saved_at
+
+
 @pytest.fixture(scope="module")
 def uninterrupted(data_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     out = tmp_path_factory.mktemp("runs") / "classifier"
@@ -113,22 +127,17 @@ def test_resume_of_a_two_phase_gan_with_n_critic_and_ema_matches_an_uninterrupte
 ) -> None:
     config = gan_config(data_dir, "wgan", ema_decay=0.9)
     assert config.objective["n_critic"] == 5  # G steps at 0, 5 and 10 only
-    fit(config, tmp_path / "whole", progress=False)
-    with monkeypatch.context() as patch:
-        crash_at(patch, step=10, phase="G")  # D of step 10 has already updated, in memory only
-        with pytest.raises(Killed):
-            fit(config, tmp_path / "crashed", progress=False)
-    assert saved_step(tmp_path / "crashed") == 9
-    fit(config, tmp_path / "crashed", resume=tmp_path / "crashed", progress=False)
-    assert_identical(tmp_path / "whole", tmp_path / "crashed")
-    saved = hub.read_config(tmp_path / "crashed")
+    # at G of step 10, D of step 10 has already updated, in memory only
+    crashed, saved_at = crash_and_resume(config, tmp_path, monkeypatch, step=10, phase="G")
+    assert saved_at == 9
+    saved = hub.read_config(crashed)
     assert saved["main"] == "generator_ema"
-    state = load_file(tmp_path / "crashed" / hub.TRAINING_FILE)
+    state = load_file(crashed / hub.TRAINING_FILE)
     assert state["history.G/loss.step"].tolist() == [0, 5, 10]
     assert state["history.D/loss.step"].tolist() == list(range(12))
     assert int(state["net.ema.n_averaged"]) == 12
     # The EMA differs from the raw generator, and sampling uses the EMA.
-    weights = load_file(tmp_path / "crashed" / hub.WEIGHTS_FILE)
+    weights = load_file(crashed / hub.WEIGHTS_FILE)
     key = next(k for k in weights if k.startswith("generator.") and k.endswith("weight"))
     assert not torch.equal(weights[key], weights[key.replace("generator.", "generator_ema.", 1)])
 
@@ -140,14 +149,8 @@ def test_resume_of_projgan_with_r1_and_diffaugment_matches_an_uninterrupted_run(
     vectors) all resume exactly."""
     config = gan_config(data_dir, "projgan", ema_decay=0.9)
     config.objective.update(r1=0.5, r1_every=2, diffaugment="translation,cutout,brightness,contrast")
-    fit(config, tmp_path / "whole", progress=False)
-    with monkeypatch.context() as patch:
-        crash_at(patch, step=7, phase="D")
-        with pytest.raises(Killed):
-            fit(config, tmp_path / "crashed", progress=False)
-    assert saved_step(tmp_path / "crashed") == 6
-    fit(config, tmp_path / "crashed", resume=tmp_path / "crashed", progress=False)
-    assert_identical(tmp_path / "whole", tmp_path / "crashed")
+    _, saved_at = crash_and_resume(config, tmp_path, monkeypatch, step=7, phase="D")
+    assert saved_at == 6
     state = load_file(tmp_path / "crashed" / hub.TRAINING_FILE)
     assert state["history.D/r1.step"].tolist() == [0, 2, 4, 6, 8, 10]
     assert any(k.endswith("parametrizations.weight.0._u") for k in state)  # spectral norm's vectors are saved

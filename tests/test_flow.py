@@ -106,17 +106,11 @@ def test_sample_overrides_steps_and_guidance_for_one_call_only(tiny_data: Path, 
 
 def test_resume_of_a_flow_run_with_ema_matches_an_uninterrupted_run(tiny_data: Path, tmp_path: Path,
                                                                     monkeypatch: pytest.MonkeyPatch) -> None:
-    from test_engine import Killed, assert_identical, crash_at, saved_step
+    from test_engine import crash_and_resume
 
-    config = _config(tiny_data, 12, checkpoint_every=3)
-    fit(config, tmp_path / "whole", progress=False)
-    with monkeypatch.context() as patch:
-        crash_at(patch, step=7, phase="F")
-        with pytest.raises(Killed):
-            fit(config, tmp_path / "crashed", progress=False)
-    assert saved_step(tmp_path / "crashed") == 6
-    fit(config, tmp_path / "crashed", resume=tmp_path / "crashed", progress=False)
-    assert_identical(tmp_path / "whole", tmp_path / "crashed")  # the dropped labels, times and noise repeat exactly
+    # the dropped labels, times and noise repeat exactly
+    _, saved_at = crash_and_resume(_config(tiny_data, 12, checkpoint_every=3), tmp_path, monkeypatch, step=7, phase="F")
+    assert saved_at == 6
 
 
 def test_flow_attributes_trains_through_the_engine_and_samples_by_attribute_names(tiny_data: Path, tmp_path: Path) -> None:

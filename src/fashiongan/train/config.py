@@ -15,7 +15,8 @@ from fashiongan import nets as net_registry
 from fashiongan import objectives
 from fashiongan.errors import FashionGANError, reject_unknown
 from fashiongan.train import optimizers, tracking
-from fashiongan.train.fitting import fit_nets, settings, takes
+from fashiongan.train.fitting import fit_nets, takes
+from fashiongan.train.fitting import settings as net_settings
 
 
 @dataclass
@@ -210,7 +211,7 @@ def _check_combinations(config: TrainConfig) -> None:
     """Recipe pieces that each work but not together: one line naming both."""
     flow = config.nets.get("generator") if config.model == "flow" else None
     if isinstance(flow, Mapping):
-        guidance = settings(flow).get("guidance", 1.0)
+        guidance = net_settings(flow).get("guidance", 1.0)
         if guidance != 1.0 and not objectives.get("flow").hyperparameters(config.objective)["drop"]:
             raise FashionGANError(
                 f"guidance {guidance:g} (nets.generator.kwargs.guidance) needs condition dropout (objective.drop > 0), "
@@ -219,7 +220,7 @@ def _check_combinations(config: TrainConfig) -> None:
     spec = config.nets.get("discriminator")
     if not isinstance(spec, Mapping):
         return
-    if settings(spec).get("spectral_norm") and config.model == "wgan":
+    if net_settings(spec).get("spectral_norm") and config.model == "wgan":
         raise FashionGANError(
             "spectral norm (nets.discriminator.kwargs.spectral_norm) and weight clipping (model wgan) do not combine: "
             "both bound the critic's Lipschitz constant; set spectral_norm: false or use another model"
