@@ -2,8 +2,8 @@
 `fashiongan evaluate --checkpoint C --json` (10,000 samples scored by pretrained:colour-judge against the
 coloured test set), so re-running it after the judge changes re-scores every row the same way.
 
-The 10-minute runs are trained by the commands in their rows (runs/bench/*-10min, one thread, seed 0,
-FID tracking off); their budget (minutes, steps, images seen) is read from each checkpoint. Class and colour
+The runs are trained by the commands in their rows (runs/bench/*-10min and the flow rows' *-48min, one thread,
+seed 0, FID tracking off); their budget (minutes, steps, images seen) is read from each checkpoint. Class and colour
 accuracy come with their lowest condition (the class or colour the judge read as asked least often). A row
 whose checkpoint is missing here keeps its earlier numbers (and "—" in a column added since).
 
@@ -36,6 +36,8 @@ ROWS = (
     ("vae-source (third source)", "runs/bench/vae-source-10min", ("vae-source", NOTRACK)),
     ("flow-colour (flow matching, class + colour; 8 Euler steps)", "runs/bench/flow-colour-10min", ("flow-colour", NOTRACK)),
     ("flow-attributes (flow matching, attributes; 8 Euler steps)", "runs/bench/flow-attributes-10min", ("flow-attributes", NOTRACK)),
+    ("flow-colour, 48 minutes", "runs/bench/flow-colour-48min", ("flow-colour", NOTRACK)),
+    ("flow-attributes, 48 minutes", "runs/bench/flow-attributes-48min", ("flow-attributes", NOTRACK)),
 )
 HEADER = ("| model | minutes | steps | images seen | FID ↓ | KID ×10³ ↓ | precision ↑ | recall ↑ | class accuracy ↑ | "
           "lowest class ↑ | colour accuracy ↑ | lowest colour ↑ | command | machine | date |\n"
@@ -104,10 +106,11 @@ def main() -> None:
         command = f"fashiongan evaluate --checkpoint {checkpoint} --json"
         if first:
             lines.append(row(FLOOR, scores["floor"], ("—", "—", "—"), f"{command} --floor", where, date))
+        spent = budget(checkpoint)
         if trained:
             model, flags = trained
-            command = f"fashiongan train --model {model} --minutes 10 --threads 1 --seed 0 {flags} --out {checkpoint} && {command}"
-        lines.append(row(label, scores["images"], budget(checkpoint), command, where, date))
+            command = f"fashiongan train --model {model} --minutes {spent[0]} --threads 1 --seed 0 {flags} --out {checkpoint} && {command}"
+        lines.append(row(label, scores["images"], spent, command, where, date))
     fill_block("colour-generators", "\n".join(lines))
 
 

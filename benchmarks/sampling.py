@@ -7,6 +7,7 @@ times the same generator with its weights in PyTorch's default (NCHW) layout ins
 
     python benchmarks/sampling.py                    # threads 1 and 2, every shipped generator
     python benchmarks/sampling.py --threads 2 --json  # print the records only
+    python benchmarks/sampling.py --generators pretrained:flow-fast,pretrained:flow --n 1000 --repeats 3 --block sampling-flow
 """
 
 from __future__ import annotations
@@ -14,7 +15,9 @@ from __future__ import annotations
 import argparse
 import datetime
 import json
+import shlex
 import statistics
+import sys
 import time
 
 import torch
@@ -43,13 +46,13 @@ def images_per_s(net: torch.nn.Module, n: int, repeats: int) -> dict[str, float]
     return {layout: n / statistics.median(spent) for layout, spent in times.items()}
 
 
-def measure(name: str, threads: int, n: int, repeats: int) -> dict:
+def measure(name: str, threads: int, n: int, repeats: int, command: str) -> dict:
     torch.set_num_threads(threads)
     speed = images_per_s(sampling.load_generator(name), n, repeats)
     return {
         "generator": name, "threads": threads, "images_per_s": round(speed["channels_last"]),
         "nchw_images_per_s": round(speed["nchw"]), "n": n, "repeats": repeats, "machine": describe(),
-        "date": datetime.date.today().isoformat(), "command": f"python benchmarks/sampling.py --threads {threads}",
+        "date": datetime.date.today().isoformat(), "command": command,
     }
 
 
@@ -68,15 +71,18 @@ def main() -> None:
     parser.add_argument("--threads", default="1,2", help="comma-separated thread counts")
     parser.add_argument("--n", type=int, default=10_000, help="images per call")
     parser.add_argument("--repeats", type=int, default=5, help="timed calls per measurement (the median is kept)")
+    parser.add_argument("--generators", help="comma-separated generators to time [default: every shipped one]")
+    parser.add_argument("--block", default="sampling", help="the BENCHMARKS.md block to write")
     parser.add_argument("--json", action="store_true", help="print the records and leave BENCHMARKS.md alone")
     args = parser.parse_args()
-    records = [measure(name, int(t), args.n, args.repeats)
-               for t in args.threads.split(",") for name in sampling.shipped_generators()]
+    command = " ".join(["python benchmarks/sampling.py", *(shlex.quote(a) for a in sys.argv[1:])])
+    names = args.generators.split(",") if args.generators else sampling.shipped_generators()
+    records = [measure(name, int(t), args.n, args.repeats, command) for t in args.threads.split(",") for name in names]
     if args.json:
         print(json.dumps(records, indent=1))
         return
     print(table(records))
-    fill_block("sampling", table(records))
+    fill_block(args.block, table(records))
 
 
 if __name__ == "__main__":

@@ -24,6 +24,8 @@ SHIPPED = {  # name: (kind, image shape, classes, colours, attribute columns)
     "acgan-fast": ("generator", (1, 28, 28), fm.CLASSES, None, None),
     "acgan-narrow": ("generator", (1, 28, 28), fm.CLASSES, None, None),
     "acgan-colour": ("generator", (3, 28, 28), fm.CLASSES, tuple(colored.colour_names()), None),
+    "flow": ("generator", (1, 28, 28), fm.CLASSES, None, None),
+    "flow-fast": ("generator", (1, 28, 28), fm.CLASSES, None, None),
     "cvae": ("vae", (3, 28, 28), None, None, ("category", "group", "colour", "tone")),
     "colorizer": ("colorizer", (3, 28, 28), None, tuple(colored.colour_names()), None),
     "fabric-cyclegan": ("translation", (3, 64, 64), None, None, None),

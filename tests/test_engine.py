@@ -339,7 +339,7 @@ def test_models_lists_the_generators_found_from_the_packaged_configs() -> None:
     rows = {row["name"]: row for row in json.loads(result.output)}
     expected = {"gan", "dcgan", "cgan", "acgan", "acgan-small", "acgan-fast", "acgan-narrow", "acgan-catalogue", "projgan", "projgan-fast", "infogan",
                 "wgan", "wgan-gp", "lsgan", "dragan", "began", "ebgan", "acgan-colour", "acgan-colour-narrow", "dcgan-color64",
-                "vae-source", "cvae", "flow", "flow-colour", "flow-attributes"}
+                "vae-source", "cvae", "flow", "flow-colour", "flow-attributes", "flow-distill", "flow-narrow"}
     assert set(rows) == expected  # the classifier configs (cnn, mlp, evaluator) are not generators
     from fashiongan import objectives
 
@@ -350,7 +350,8 @@ def test_models_lists_the_generators_found_from_the_packaged_configs() -> None:
     # a shipped checkpoint sits with the config it was trained with (acgan-small and acgan-fast share the generator)
     shipped = {name: row["shipped"] for name, row in rows.items() if row["shipped"]}
     assert shipped == {"acgan-small": ["pretrained:acgan"], "acgan-fast": ["pretrained:acgan-fast"], "acgan-narrow": ["pretrained:acgan-narrow"],
-                       "acgan-colour": ["pretrained:acgan-colour"], "cvae": ["pretrained:cvae"]}
+                       "acgan-colour": ["pretrained:acgan-colour"], "cvae": ["pretrained:cvae"], "flow": ["pretrained:flow"],
+                       "flow-distill": ["pretrained:flow-fast"]}
     assert rows["cvae"]["attribute_conditional"] and not rows["vae-source"]["shipped"]
     table = runner.invoke(app, ["models"])
     assert table.exit_code == 0 and "wgan-gp" in table.output and "evaluator" not in table.output

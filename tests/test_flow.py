@@ -191,3 +191,76 @@ def test_the_lookbook_and_the_web_app_sample_a_flow_model_like_any_generator(tin
     client = TestClient(create_app(detect().with_generators({"flow": str(tmp_path / "run")})))
     drawn = client.post("/api/generate", json={"model": "flow", "label": "Bag", "n": 3})
     assert drawn.status_code == 200 and drawn.json()["labels"] == ["Bag"] * 3
+
+
+@pytest.fixture(scope="module")
+def teacher(tiny_data: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A tiny flow run sampling at 4 Euler steps with guidance 2: the teacher the distillation tests share."""
+    out = tmp_path_factory.mktemp("teacher") / "run"
+    fit(load_config("flow", overrides={
+        "nets": {"generator": {"kwargs": {**TINY, "steps": 4}}}, "data": {"data_dir": str(tiny_data), "limit": 256},
+        "train": {"batch_size": 32, "epochs": None, "steps": 40, "track_fid": None, "samples": False}}), out, progress=False)
+    return out
+
+
+def _student(tiny_data: Path, teacher: Path, steps: int, solver: str = "euler", **layer):
+    return load_config("flow-distill", overrides={
+        "nets": {"generator": {"init": str(teacher), "kwargs": {"steps": 2, "solver": solver}}, "teacher": {"init": str(teacher)}},
+        "data": {"data_dir": str(tiny_data), "limit": 256},
+        "train": {"batch_size": 32, "steps": steps, "track_fid": None, "samples": False, **layer},
+    })
+
+
+def test_a_distilled_student_draws_in_half_the_steps_what_its_guided_teacher_draws(tiny_data: Path, teacher: Path,
+                                                                                 tmp_path: Path) -> None:
+    from fashiongan.data.datasets import load_training_data
+    from fashiongan.train.trainer import Trainer
+
+    config = _student(tiny_data, teacher, 150)
+    taught = sampling.load_generator(teacher)
+    start = Trainer(config, load_training_data(config.data))
+    for role in ("generator", "teacher"):  # both start as the teacher's sampling net
+        torch.testing.assert_close(start.nets[role].state_dict(), taught.state_dict())
+    assert not any(p.requires_grad for p in start.nets["teacher"].parameters())
+    fit(config, tmp_path / "student", progress=False)
+    found = declared(tmp_path / "student")
+    assert found.model == "flow-distill" and found.integrates and found.conditions.classes == declared(teacher).conditions.classes
+    student = sampling.load_generator(tmp_path / "student")
+    assert (student.steps, student.guidance, taught.steps, taught.guidance) == (2, 1.0, 4, 2.0)
+
+    target = sampling.sample(taught, n=40, seed=5).images.astype(float)
+    before = np.abs(sampling.sample(taught, n=40, seed=5, steps=2, guidance=1.0).images - target).mean()  # the student at step 0
+    after = np.abs(sampling.sample(student, n=40, seed=5).images - target).mean()
+    assert after < 0.6 * before, (after, before)
+    state = hub.load_tensors(tmp_path / "student" / hub.TRAINING_FILE)
+    kept = {k.removeprefix("net.teacher."): v for k, v in state.items() if k.startswith("net.teacher.")}
+    torch.testing.assert_close(kept, taught.state_dict())  # the teacher was not trained
+    with pytest.raises(FashionGANError, match="trained without condition dropout"):
+        sampling.sample(student, n=2, label=0, guidance=2.0)
+
+
+def test_resume_of_a_distillation_run_matches_an_uninterrupted_run(tiny_data: Path, teacher: Path, tmp_path: Path,
+                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    from test_engine import crash_and_resume
+
+    _, saved_at = crash_and_resume(_student(tiny_data, teacher, 8, checkpoint_every=3), tmp_path, monkeypatch, step=5, phase="S")
+    assert saved_at == 3
+
+
+def test_distillation_needs_a_flow_teacher_and_an_euler_student(tiny_data: Path, teacher: Path, tmp_path: Path) -> None:
+    runner = CliRunner()
+    data = ["--data-dir", str(tiny_data), "--steps", "1", "--out", str(tmp_path / "x")]
+    for args, said in (
+        (["--model", "flow-distill", "--teacher", "pretrained:acgan-narrow"], "holds a dcgan_generator net, and this role takes flow_unet"),
+        (["--model", "flow", "--teacher", str(teacher)], "--teacher is for a model that learns from one (flow-distill), not flow"),
+        (["--model", "flow-distill", "--teacher", str(tmp_path / "nothing")], "nothing"),
+    ):
+        result = runner.invoke(app, ["train", *args, *data])
+        assert result.exit_code == 1 and said in result.output and "Traceback" not in result.output, result.output
+    with pytest.raises(FashionGANError, match="a distilled student takes Euler steps"):
+        _student(tiny_data, teacher, 1, solver="heun")
+    with pytest.raises(FashionGANError, match="student's 3 steps .* must divide its teacher's 4"):
+        load_config("flow-distill", overrides={"nets": {"generator": {"init": str(teacher), "kwargs": {"steps": 3}},
+                                                        "teacher": {"init": str(teacher)}}})
+    with pytest.raises(FashionGANError, match="nets.teacher starts from a checkpoint and none is named"):
+        load_config("flow-distill", overrides={"nets": {"teacher": {"init": None}}})

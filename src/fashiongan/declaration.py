@@ -40,6 +40,11 @@ class Declaration:
         """Whether it makes new images (a generator or VAE): what `sample` and the lookbook need."""
         return self.kind in DRAWS
 
+    @property
+    def integrates(self) -> bool:
+        """Whether it samples by integrating an ODE (flow models): what takes sampling steps and guidance."""
+        return objectives.get(self.model).ode
+
 
 def declaration(config: Mapping[str, Any], where: str | Path = "the checkpoint") -> Declaration:
     """The declaration in a checkpoint's config.json (``config``), or one worked out from its training config."""

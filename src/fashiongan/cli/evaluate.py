@@ -70,7 +70,7 @@ def evaluate(
     if checkpoint is None and images is None and not show_floor:
         raise FashionGANError("nothing to score: pass --checkpoint DIR, --images PATH (PNG folder or .npz), or --floor")
     kind = declared(checkpoint).kind if checkpoint is not None else None
-    if (steps, guidance) != (None, None) and (checkpoint is None or declared(checkpoint).model != "flow"):
+    if (steps, guidance) != (None, None) and (checkpoint is None or not declared(checkpoint).integrates):
         raise FashionGANError("--steps and --guidance set how a flow model samples: pass them with a flow checkpoint")
     if kind == "translation":  # CycleGAN: per-direction fabric and garment scores
         restyle.evaluate(checkpoint, n, judge, seed, as_json)

@@ -79,6 +79,7 @@ def train(
     data: Optional[str] = typer.Option(None, "--data", help="Train on this instead of the config's data: a dataset (colored, attributes, ...), folder:DIR or styles:DIR; the nets take its channels, size and classes."),
     size: Optional[int] = typer.Option(None, "--size", help="Train at this many pixels a side (e.g. 32, 64, 128) [default: the data's; 64 for a folder or styles.csv]."),
     judge: Optional[str] = typer.Option(None, "--judge", help="Track FID (and keep best/) with this judge: a classifier trained on the same data (fashiongan classify train --data ...)."),
+    teacher: Optional[str] = typer.Option(None, "--teacher", help="flow-distill: the flow checkpoint to distil (a run or pretrained:NAME); the student starts from it."),
     device: Optional[str] = typer.Option(None, "--device", help="cpu, cuda or auto [default: the config's, auto]."),
     threads: Optional[int] = typer.Option(None, "--threads", help="CPU threads for PyTorch [default: one per core]; 1 is much faster for small nets when other jobs share the cores."),
     quiet: bool = typer.Option(False, "--quiet", help="No progress bar."),
@@ -97,18 +98,22 @@ def train(
         overrides.setdefault("train", {})["judge"] = judge
     if size is not None:
         overrides.setdefault("data", {})["size"] = size
+    if teacher is not None:
+        overrides["nets"] = {"teacher": {"init": teacher}, "generator": {"init": teacher}}
     if threads is not None:
         if threads < 1:
             raise FashionGANError(f"--threads must be at least 1, got {threads}")
         torch.set_num_threads(threads)  # a property of the machine, not of the run: not saved, not checked on resume
     if resume is not None and model is None and config is None:
-        if data is not None or size is not None:
-            raise FashionGANError("a resumed run keeps its data; drop --data/--size (or give --model to start anew)")
+        if data is not None or size is not None or teacher is not None:
+            raise FashionGANError("a resumed run keeps its data and teacher; drop --data/--size/--teacher (or give --model to start anew)")
         settings = saved_config(resume, overrides)  # continue exactly what the directory was trained with
     else:
         if model is None and config is None:
             raise FashionGANError("no model given; pass --model NAME (see `fashiongan models`), --config FILE or --resume DIR")
         settings = load_config(model, config, overrides, data)
+        if teacher is not None and "teacher" not in objectives.get(settings.model).roles:
+            raise FashionGANError(f"--teacher is for a model that learns from one (flow-distill), not {settings.model}")
     if out is None:
         out = resume if resume is not None else Path("runs") / f"{settings.model if model is None else model}-{time.strftime('%Y%m%d-%H%M%S')}"
     if resume is None and (out / "config.json").exists():

@@ -106,7 +106,7 @@ class FlowUNet(Attributed, Generator):
         h = self.up1(torch.cat([F.interpolate(h, scale_factor=2.0), h1], 1), emb)
         return self.out(h)
 
-    def _guided(self, x: torch.Tensor, t: torch.Tensor, labels: torch.Tensor | None,
+    def guided(self, x: torch.Tensor, t: torch.Tensor, labels: torch.Tensor | None,
                 colours: torch.Tensor | None, attributes: torch.Tensor | None) -> torch.Tensor:
         asked = {"labels": labels, "colours": colours, "attributes": attributes}
         if all(v is None for v in asked.values()) or self.guidance == 1.0:
@@ -125,12 +125,17 @@ class FlowUNet(Attributed, Generator):
         x = z.view(len(z), *self.image_shape)
         dt = 1.0 / self.steps
         for i in range(self.steps):
-            t = torch.full((len(x),), i * dt, device=x.device, dtype=x.dtype)
-            v = self._guided(x, t, labels, colours, attributes)
-            if self.solver == "heun":
-                v = (v + self._guided(x + dt * v, t + dt, labels, colours, attributes)) / 2
-            x = x + dt * v
+            x = self.step(x, torch.full((len(x),), i * dt, device=x.device, dtype=x.dtype), dt, labels, colours, attributes)
         return x.clamp(-1, 1)
+
+    def step(self, x: torch.Tensor, t: torch.Tensor, dt: float, labels: torch.Tensor | None = None,
+             colours: torch.Tensor | None = None, attributes: torch.Tensor | None = None) -> torch.Tensor:
+        """Images ``x`` at times ``t`` (N,) moved to ``t + dt`` by one step of the net's solver at its guidance
+        (what a distilled student learns to match in fewer steps: objectives/flow_distill.py)."""
+        v = self.guided(x, t, labels, colours, attributes)
+        if self.solver == "heun":
+            v = (v + self.guided(x + dt * v, t + dt, labels, colours, attributes)) / 2
+        return x + dt * v
 
     @torch.no_grad()
     def sample(

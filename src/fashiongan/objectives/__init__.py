@@ -27,6 +27,7 @@ _MODULES = {
     "cyclegan": "cyclegan",
     "vae": "vae",
     "flow": "flow",
+    "flow-distill": "flow_distill",
 }
 
 

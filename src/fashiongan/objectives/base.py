@@ -72,6 +72,7 @@ class Objective:
     settings: Mapping[str, Any] = field(default_factory=dict)  # the hyperparameters (``objective.NAME``) it reads, with
     # their defaults: any other name is a typo, rejected
     kind: str = "generator"  # what its checkpoints are: generator, vae, translation, colorizer, classifier, attribute classifier
+    ode: bool = False  # samples by integrating an ODE (flow models): takes sampling steps and guidance
 
     def hyperparameters(self, given: Mapping[str, Any]) -> dict[str, Any]:
         """A config's ``objective`` section with every setting it leaves out at its declared default: what the

@@ -55,4 +55,5 @@ OBJECTIVE = Objective(
     conditional=True,
     report=adv.report,
     settings={"drop": 0.1},
+    ode=True,
 )

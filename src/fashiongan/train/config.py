@@ -108,10 +108,32 @@ def load_config(
     objectives.get(settings["model"])
     if data is not None:
         settings["data"] = with_source(settings["data"], data)
+    settings["nets"] = {role: _initialised(role, spec) for role, spec in settings["nets"].items()}
     config = TrainConfig(**settings)
     config = fit_nets(config, conditions(config.data))
     validate(config)
     return config
+
+
+def _initialised(role: str, spec: Any) -> Any:
+    """A net spec that starts from a checkpoint's weights (``init``: a run or pretrained:NAME; its sampling net)
+    with that net's architecture and settings under the spec's own ``kwargs``, so the weights fit (the Trainer
+    loads them)."""
+    from fashiongan import hub  # hub imports the nets; keep this module light to import
+
+    if not isinstance(spec, Mapping) or "init" not in spec:
+        return spec
+    source = spec["init"]
+    if source is None:
+        raise FashionGANError(f"nets.{role} starts from a checkpoint and none is named: pass --teacher CHECKPOINT "
+                              f"(a flow run, or pretrained:NAME) or set nets.{role}.init")
+    saved = hub.read_config(source)
+    stored = saved.get("nets", {}).get(saved.get("main"))
+    if not isinstance(stored, Mapping) or not isinstance(stored.get("arch"), str):
+        raise FashionGANError(f"nets.{role}.init: {source} names no main net to start from")
+    if spec.get("arch") not in (None, stored["arch"]):
+        raise FashionGANError(f"nets.{role}.init: {source} holds a {stored['arch']} net, and this role takes {spec['arch']}")
+    return {**spec, "arch": stored["arch"], "kwargs": {**stored.get("kwargs", {}), **spec.get("kwargs", {})}, "init": str(source)}
 
 
 def saved_config(directory: str | Path, overrides: Mapping[str, Any] | None = None) -> TrainConfig:
@@ -196,7 +218,7 @@ def _check_nets(specs: Mapping[str, Any]) -> None:
     for role, spec in specs.items():
         if not isinstance(spec, Mapping) or spec.get("arch") not in known:
             raise FashionGANError(f"nets.{role}.arch must be one of: {', '.join(sorted(known))}")
-        reject_unknown(f"nets.{role}", spec, ("arch", "kwargs"))
+        reject_unknown(f"nets.{role}", spec, ("arch", "kwargs", "init"))
         kwargs = spec.get("kwargs", {})
         if not isinstance(kwargs, Mapping):
             raise FashionGANError(f"nets.{role}.kwargs must be a mapping of the {spec['arch']!r} net's settings")
@@ -207,16 +229,30 @@ def _check_nets(specs: Mapping[str, Any]) -> None:
             raise FashionGANError(f"nets.{role}: {exc}") from None
 
 
+def _check_student(student: Mapping[str, Any], teacher: Mapping[str, Any], role: str) -> None:
+    """A distilled flow student takes Euler steps, a whole number of its teacher's each."""
+    if student.get("solver") != "euler":
+        raise FashionGANError(f"a distilled student takes Euler steps (its loss matches one per teacher walk); set "
+                              f"nets.{role}.kwargs.solver: euler, not {student.get('solver')!r}")
+    if teacher["steps"] % student["steps"]:
+        raise FashionGANError(f"the student's {student['steps']} steps (nets.{role}.kwargs.steps) must divide its "
+                              f"teacher's {teacher['steps']}: each student step matches a whole teacher walk")
+
+
 def _check_combinations(config: TrainConfig) -> None:
     """Recipe pieces that each work but not together: one line naming both."""
-    flow = config.nets.get("generator") if config.model == "flow" else None
-    if isinstance(flow, Mapping):
-        guidance = net_settings(flow).get("guidance", 1.0)
-        if guidance != 1.0 and not objectives.get("flow").hyperparameters(config.objective)["drop"]:
+    objective = objectives.get(config.model)
+    main = config.nets.get(objective.main)
+    if objective.ode and isinstance(main, Mapping):
+        flow = net_settings(main)
+        if flow.get("guidance", 1.0) != 1.0 and not objective.hyperparameters(config.objective).get("drop"):
+            fix = "set guidance: 1.0 or objective.drop: 0.1" if "drop" in objective.settings else "set guidance: 1.0"
             raise FashionGANError(
-                f"guidance {guidance:g} (nets.generator.kwargs.guidance) needs condition dropout (objective.drop > 0), "
-                "which trains the unconditional velocity it guides by; set guidance: 1.0 or objective.drop: 0.1"
+                f"guidance {flow['guidance']:g} (nets.{objective.main}.kwargs.guidance) needs condition dropout "
+                f"(objective.drop > 0), which trains the unconditional velocity it guides by; {fix}"
             )
+        if "teacher" in objective.roles:
+            _check_student(flow, net_settings(config.nets["teacher"]), objective.main)
     spec = config.nets.get("discriminator")
     if not isinstance(spec, Mapping):
         return

@@ -72,7 +72,7 @@ def _fit(config: TrainConfig, out: Path, resume: str | Path | None, progress: bo
     torch.manual_seed(config.seed)
     data = load_training_data(config.data)
     data.to(dist.device)
-    trainer = Trainer(config, data, dist)
+    trainer = Trainer(config, data, dist, fresh=resume is None)
     objective, ctx = trainer.objective, trainer.ctx
 
     start, history = 0, {}

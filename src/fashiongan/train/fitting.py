@@ -113,12 +113,13 @@ def _check_shape(config: "TrainConfig", found: Conditions) -> None:
     if objective.kind not in ("generator", "vae", "classifier"):
         return
     c, s = found.channels, found.size
+    main_arch = config.nets[objective.main]["arch"]  # its nets (a distillation teacher too) make the data's images
     for role, spec in config.nets.items():
         try:
             with torch.device("meta"):
                 net = net_registry.build(spec["arch"], **spec.get("kwargs", {})).eval()
                 made = found.image_shape
-                if role != objective.main:  # a discriminator (labels for those that take them)
+                if spec["arch"] != main_arch:  # a discriminator (labels for those that take them)
                     net(torch.empty(2, *made), torch.zeros(2, dtype=torch.long))
                 elif objective.kind == "classifier":
                     net(torch.empty(2, *made))

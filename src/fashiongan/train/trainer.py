@@ -1,6 +1,7 @@
 """One model's training state and its step: what ``fit`` loops over, and what benchmarks and tests drive.
 
-A Trainer is built from a config: its nets (on the device, channels-last when asked), optimisers, the
+A Trainer is built from a config: its nets (on the device, channels-last when asked; a net with ``init`` starts from
+that checkpoint's weights, and a net no optimiser updates is frozen), optimisers, the
 objective's phases, context and state, and an EMA of every role that samples when ``train.ema_decay`` is
 set, and the run's budget in steps (``total``, which the learning-rate schedule spans). ``batches`` is the
 data's seeded stream, ``batch`` turns a raw batch of it into the one the model sees (moved, resized,
@@ -38,7 +39,7 @@ class TrainingDiverged(FashionGANError):
 class Trainer:
     """Nets, optimisers, EMAs and objective state of one run, and the step that trains them (see the module)."""
 
-    def __init__(self, config: TrainConfig, data: TrainData, dist: Distributed | None = None) -> None:
+    def __init__(self, config: TrainConfig, data: TrainData, dist: Distributed | None = None, fresh: bool = True) -> None:
         self.config, self.data, self.dist = config, data, dist or Distributed()
         self.objective = objectives.get(config.model)
         found = conditions(config.data)
@@ -48,11 +49,18 @@ class Trainer:
         self.total = settings["steps"] or (settings["epochs"] * self.per_epoch if settings["epochs"] else UNBOUNDED)
         torch.manual_seed(config.seed)
         device = self.dist.device
-        self.nets = {role: net_registry.build(s["arch"], **s.get("kwargs", {})).to(device) for role, s in config.nets.items()}
+        self.nets = {role: net_registry.build(s["arch"], **s.get("kwargs", {})) for role, s in config.nets.items()}
+        for role, spec in config.nets.items():
+            if spec.get("init") and fresh:  # a resumed run has them in its training state
+                self.nets[role].load_state_dict(hub.from_pretrained(spec["init"]).state_dict())
+        self.nets = {role: net.to(device) for role, net in self.nets.items()}
         self.channels_last = bool(settings.get("channels_last"))
         if self.channels_last:
             self.nets = {role: net.to(memory_format=torch.channels_last) for role, net in self.nets.items()}
         self.optimizers = build_optimizers(config.optim, self.nets)
+        updated = {role for name, spec in config.optim.items() for role in spec.get("nets", [name])}
+        for role in self.nets.keys() - updated:
+            self.nets[role].requires_grad_(False)  # no optimiser updates it (a distillation teacher): frozen
         hp = self.objective.hyperparameters(config.objective)
         self.phases = self.objective.phases(hp)
         self.sampling_roles = (self.objective.main, *self.objective.inference_roles)
