@@ -50,7 +50,7 @@ def misses(scores: dict) -> list[str]:
 
 def test_every_condition_a_shipped_model_offers_is_checked() -> None:
     assert {"pretrained:acgan-narrow", "pretrained:acgan-colour"} <= set(CLASS_MODELS)
-    assert COLOUR_MODELS == ["pretrained:acgan-colour"] and ATTRIBUTE_MODELS == ["pretrained:cvae"]
+    assert COLOUR_MODELS == ["pretrained:acgan-colour", "pretrained:flow-colour"] and ATTRIBUTE_MODELS == ["pretrained:cvae"]
 
 
 @pytest.mark.parametrize("source", CLASS_MODELS)
