@@ -42,7 +42,7 @@ browser:
 	fi
 
 test: data browser
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q -n auto --dist loadfile
 
 bench: data
 	$(BIN)/python benchmarks/classifiers.py

@@ -2,7 +2,7 @@
 `fashiongan evaluate --checkpoint C --json` (10,000 samples scored by pretrained:colour-judge against the
 coloured test set), so re-running it after the judge changes re-scores every row the same way.
 
-The runs are trained by the commands in their rows (runs/bench/*-10min and the flow rows' *-48min, one thread,
+The runs are trained by the commands in their rows (runs/bench/*-10min, the race's *-2min and *-48min, one thread,
 seed 0, FID tracking off); their budget (minutes, steps, images seen) is read from each checkpoint. Class and colour
 accuracy come with their lowest condition (the class or colour the judge read as asked least often). A row
 whose checkpoint is missing here keeps its earlier numbers (and "—" in a column added since).
@@ -36,6 +36,10 @@ ROWS = (
     ("vae-source (third source)", "runs/bench/vae-source-10min", ("vae-source", NOTRACK)),
     ("flow-colour (flow matching, class + colour; 8 Euler steps)", "runs/bench/flow-colour-10min", ("flow-colour", NOTRACK)),
     ("flow-attributes (flow matching, attributes; 8 Euler steps)", "runs/bench/flow-attributes-10min", ("flow-attributes", NOTRACK)),
+    ("flow-colour, 2 minutes", "runs/bench/flow-colour-2min", ("flow-colour", NOTRACK)),
+    ("acgan-colour-narrow, 2 minutes", "runs/bench/acgan-colour-narrow-2min", ("acgan-colour-narrow", NOTRACK)),
+    ("flow-attributes, 2 minutes", "runs/bench/flow-attributes-2min", ("flow-attributes", NOTRACK)),
+    ("cvae, 2 minutes", "runs/bench/cvae-2min", ("cvae", NOTRACK)),
     ("flow-colour, 48 minutes", "runs/bench/flow-colour-48min", ("flow-colour", NOTRACK)),
     ("flow-attributes, 48 minutes", "runs/bench/flow-attributes-48min", ("flow-attributes", NOTRACK)),
 )

@@ -4,7 +4,8 @@ steps (8 -> 4 -> 2 -> 1), every student scored beside the teacher sampled at the
 Each round is `fashiongan train --model flow-distill --teacher PREVIOUS --steps S` (S training steps, one thread)
 with the student's sampling steps set by a config layer. Every student is scored on --n samples by the evaluator
 at its own steps (benchmarks/flow.py's `point`: one thread, images/s of that sampling); the undistilled teacher at
-each student's steps (at its own guidance) is the baseline a round must beat. Two-thread speed is
+each student's steps (at its own guidance) is the baseline a round must beat. A colour or attribute teacher's
+students are scored by the colour judge, colour accuracy included, and learn on the teacher's data. Two-thread speed is
 benchmarks/sampling.py's, measured on a quiet machine.
 
     python benchmarks/distill.py --teacher pretrained:flow --rounds 4,2,1 --train-steps 400
@@ -23,20 +24,24 @@ from pathlib import Path
 import yaml
 
 from fashiongan import hub
+from fashiongan.cli.evaluate import judge_of
+from fashiongan.metrics.features import COLOUR_JUDGE
 from flow import point  # benchmarks/flow.py, sampling.py, machine.py and runs.py, beside this script
 from machine import describe
 from runs import ROOT, fill_block
 
 
-def distil(teacher: str, steps: int, train_steps: int, out: Path) -> Path:
-    """One round: a student of ``steps`` Euler steps from ``teacher``, trained for ``train_steps`` on one thread."""
+def distil(teacher: str, steps: int, train_steps: int, out: Path, guidance: float | None = None) -> Path:
+    """One round: a student of ``steps`` Euler steps from ``teacher`` (sampled at ``guidance``, if given, for the
+    targets), trained for ``train_steps`` on one thread."""
     if (out / "config.json").is_file():
         if hub.read_config(out)["training"]["step"] < train_steps:
             raise SystemExit(f"{out} holds an unfinished round: resume it (fashiongan train --resume {out}) or remove it")
         print(f"{out} exists: kept", flush=True)
         return out
     with tempfile.NamedTemporaryFile("w", suffix=".yaml", delete=False) as layer:
-        yaml.safe_dump({"nets": {"generator": {"kwargs": {"steps": steps}}}, "train": {"track_fid": None}}, layer)
+        nets = {"generator": {"kwargs": {"steps": steps}}, **({"teacher": {"kwargs": {"guidance": guidance}}} if guidance else {})}
+        yaml.safe_dump({"nets": nets, "train": {"track_fid": None}}, layer)
     command = [sys.executable, "-m", "fashiongan", "train", "--model", "flow-distill", "--teacher", teacher, "--config",
                layer.name, "--steps", str(train_steps), "--threads", "1", "--seed", "0", "--out", str(out), "--quiet"]
     print(" ".join(command[2:]), flush=True)
@@ -49,9 +54,11 @@ def row(arm: str, minutes: str, source: str, steps: int, guidance: float, n: int
     r = point(source, n, steps, guidance)
     lowest = r["lowest"]
     evaluations = steps * (1 if guidance == 1.0 else 2)
+    colour = "" if r["colour"] is None else (f" {r['colour']:.1%} | {r['lowest_colour'].get('name')} "
+                                              f"{r['lowest_colour'].get('accuracy', 0):.1%} |")
     line = (f"| {arm} | {minutes} | {steps} | {guidance:g} | {evaluations} | {r['fid']:.2f} | {r['kid']:.4f} | "
             f"{r['precision']:.3f} | {r['recall']:.3f} | {r['label']:.1%} | {lowest.get('name')} "
-            f"{lowest.get('accuracy', 0):.1%} | {r['rate']:,.0f} |")
+            f"{lowest.get('accuracy', 0):.1%} |{colour} {r['rate']:,.0f} |")
     print(line, flush=True)
     return line
 
@@ -61,6 +68,8 @@ def main() -> None:
     parser.add_argument("--teacher", required=True, help="the flow checkpoint to distil")
     parser.add_argument("--rounds", default="4,2,1", help="the student's steps after each round")
     parser.add_argument("--train-steps", type=int, default=600, help="training steps per round")
+    parser.add_argument("--guidance", type=float, help="the first teacher's guidance scale [default: its own]; later "
+                        "teachers are students, whose guidance is baked in")
     parser.add_argument("--n", type=int, default=10_000, help="samples scored per row")
     parser.add_argument("--out", default="runs/bench/distill", help="where the students are kept (a kept one is reused)")
     parser.add_argument("--no-baselines", action="store_true", help="score the students only, not the teacher at their steps")
@@ -69,10 +78,10 @@ def main() -> None:
     args = parser.parse_args()
     out, rounds = ROOT / args.out, [int(s) for s in args.rounds.split(",")]
     saved = hub.read_config(args.teacher)
-    guided = float(saved["nets"][saved["main"]]["kwargs"]["guidance"])
+    guided = args.guidance or float(saved["nets"][saved["main"]]["kwargs"]["guidance"])
     students, teacher = [], args.teacher
     for steps in rounds:  # train every round first: scoring is the slow part
-        teacher = str(distil(teacher, steps, args.train_steps, out / f"progressive-{steps}"))
+        teacher = str(distil(teacher, steps, args.train_steps, out / f"progressive-{steps}", None if students else args.guidance))
         students.append(teacher)
     rows, minutes = [], 0.0
     for i, (student, steps) in enumerate(zip(students, rounds), 1):
@@ -80,12 +89,14 @@ def main() -> None:
         rows.append(row(f"distilled, round {i}", f"{minutes:.0f}", student, steps, 1.0, args.n))
     rows += [] if args.no_baselines else [row("teacher, undistilled", "—", args.teacher, steps, guided, args.n) for steps in rounds]
     command = " ".join(["python benchmarks/distill.py", *(shlex.quote(a) for a in sys.argv[1:])])
+    colours = judge_of(args.teacher) == COLOUR_JUDGE  # a colour or attribute teacher: its judge reads colours too
     body = "\n".join([
         f"Command: `{command}`; machine: {describe()}; date: {datetime.date.today().isoformat()}. {args.n:,} samples "
-        "per row, the evaluator; images/s on 1 thread while scoring.\n",
+        f"per row, {'the colour judge' if colours else 'the evaluator'}; images/s on 1 thread while scoring.\n",
         "| sampler | distillation CPU minutes (cumulative) | Euler steps | guidance | net evaluations per image | FID | KID | "
-        "precision | recall | label accuracy | lowest class | images/s, 1 thread |",
-        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|---:|",
+        f"precision | recall | label accuracy | lowest class |{' colour accuracy | lowest colour |' if colours else ''} "
+        "images/s, 1 thread |",
+        f"|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|{'---:|---|' if colours else ''}---:|",
         *rows,
     ])
     if args.no_write:

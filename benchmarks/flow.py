@@ -2,7 +2,7 @@
 of its samples beside the shipped GAN's, one row per class.
 
 Each point samples --n images from one flow checkpoint with Euler steps S and guidance W (`fashiongan evaluate
---steps S --guidance W`, one thread) and scores them with the evaluator; images/s is that sampling alone, timed
+--steps S --guidance W`, one thread) and scores them with the judge `evaluate` picks; images/s is that sampling alone, timed
 in the same process. Fewer samples than the race's 10,000 make FID and KID higher at every point alike: compare
 points of this curve with each other, not with the tables scored on 10,000.
 
@@ -29,20 +29,27 @@ FIGURE = ROOT / "benchmarks" / "figures" / "flow-vs-gan.png"
 
 
 def point(checkpoint: str, n: int, steps: int, guidance: float) -> dict:
-    """Scores and sampling speed at one (steps, guidance), in a fresh one-thread process."""
+    """Scores and sampling speed at one (steps, guidance), in a fresh one-thread process, by the judge `fashiongan
+    evaluate` picks for the checkpoint (the evaluator, or the colour judge for a colour or attribute model, which
+    adds colour accuracy: each item's colour drawn from its class's prior, as `evaluate` draws them)."""
     code = f"""
 import json, time, torch
 torch.set_num_threads(1)
 from fashiongan import sampling
+from fashiongan.cli.evaluate import judge_of
 from fashiongan.metrics import evaluate_images, load_judge
 net = sampling.load_generator({checkpoint!r})
+colour = "auto" if sampling.offers(net).colours is not None else None
 started = time.perf_counter()
-drawn = sampling.sample(net, n={n}, seed=0, steps={steps}, guidance={guidance})
+drawn = sampling.sample(net, n={n}, seed=0, colour=colour, steps={steps}, guidance={guidance})
 seconds = time.perf_counter() - started
-scores = evaluate_images(drawn.images, drawn.labels, None, judge=load_judge("pretrained:evaluator"), n={n}, seed=0)
-lowest = scores.get("label_conditions", {{}}).get("lowest") or {{}}
+judge = load_judge(judge_of({checkpoint!r}))
+scores = evaluate_images(drawn.images, drawn.labels, drawn.colours, judge=judge, n={n}, seed=0)
+def lowest(key):
+    return (scores.get(key) or {{}}).get("lowest") or {{}}
 print(json.dumps({{"rate": {n} / seconds, "fid": scores["fid"], "kid": scores["kid_mean"], "precision": scores["precision"],
-                  "recall": scores["recall"], "label": scores["label_accuracy"], "lowest": lowest}}))
+                  "recall": scores["recall"], "label": scores["label_accuracy"], "lowest": lowest("label_conditions"),
+                  "colour": scores.get("colour_accuracy"), "lowest_colour": lowest("colour_conditions")}}))
 """
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     if done.returncode:

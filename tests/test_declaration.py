@@ -27,6 +27,7 @@ SHIPPED = {  # name: (kind, image shape, classes, colours, attribute columns)
     "flow": ("generator", (1, 28, 28), fm.CLASSES, None, None),
     "flow-fast": ("generator", (1, 28, 28), fm.CLASSES, None, None),
     "flow-colour": ("generator", (3, 28, 28), fm.CLASSES, tuple(colored.colour_names()), None),
+    "flow-attributes": ("generator", (3, 28, 28), None, None, ("category", "group", "colour", "tone")),
     "cvae": ("vae", (3, 28, 28), None, None, ("category", "group", "colour", "tone")),
     "colorizer": ("colorizer", (3, 28, 28), None, tuple(colored.colour_names()), None),
     "fabric-cyclegan": ("translation", (3, 64, 64), None, None, None),

@@ -351,7 +351,9 @@ def test_models_lists_the_generators_found_from_the_packaged_configs() -> None:
     shipped = {name: row["shipped"] for name, row in rows.items() if row["shipped"]}
     assert shipped == {"acgan-small": ["pretrained:acgan"], "acgan-fast": ["pretrained:acgan-fast"], "acgan-narrow": ["pretrained:acgan-narrow"],
                        "acgan-colour": ["pretrained:acgan-colour"], "cvae": ["pretrained:cvae"], "flow": ["pretrained:flow"],
-                       "flow-distill": ["pretrained:flow-fast"], "flow-colour": ["pretrained:flow-colour"]}
+                       "flow-distill": ["pretrained:flow-fast"], "flow-colour": ["pretrained:flow-colour"],
+                       "flow-attributes": ["pretrained:flow-attributes"]}  # distilled: listed by what they draw
+    assert rows["flow-attributes"]["attribute_conditional"] and rows["flow-colour"]["colour_conditional"]
     assert rows["cvae"]["attribute_conditional"] and not rows["vae-source"]["shipped"]
     table = runner.invoke(app, ["models"])
     assert table.exit_code == 0 and "wgan-gp" in table.output and "evaluator" not in table.output

@@ -247,6 +247,15 @@ def test_resume_of_a_distillation_run_matches_an_uninterrupted_run(tiny_data: Pa
     assert saved_at == 3
 
 
+def test_a_student_learns_on_its_teachers_data(teacher: Path, tmp_path: Path) -> None:
+    """No --data: the student's data is its teacher's (here the tiny set; the packaged config's is Fashion-MNIST),
+    so distilling a colour or catalogue flow needs only --teacher."""
+    result = CliRunner().invoke(app, ["train", "--model", "flow-distill", "--teacher", str(teacher), "--steps", "2",
+                                      "--batch-size", "8", "--out", str(tmp_path / "student"), "--quiet"])
+    assert result.exit_code == 0, result.output
+    assert hub.read_config(tmp_path / "student")["train_config"]["data"] == hub.read_config(teacher)["train_config"]["data"]
+
+
 def test_distillation_needs_a_flow_teacher_and_an_euler_student(tiny_data: Path, teacher: Path, tmp_path: Path) -> None:
     runner = CliRunner()
     data = ["--data-dir", str(tiny_data), "--steps", "1", "--out", str(tmp_path / "x")]

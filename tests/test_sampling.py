@@ -146,7 +146,7 @@ def test_export_refuses_to_overwrite_a_run(ema_run: Path, tmp_path: Path) -> Non
 def test_the_shipped_generators_are_listed() -> None:
     assert sampling.shipped_generators() == [
         "pretrained:acgan", "pretrained:acgan-colour", "pretrained:acgan-fast", "pretrained:acgan-narrow", "pretrained:cvae",
-        "pretrained:flow", "pretrained:flow-colour", "pretrained:flow-fast"]
+        "pretrained:flow", "pretrained:flow-attributes", "pretrained:flow-colour", "pretrained:flow-fast"]
 
 
 @pytest.mark.parametrize("source", ["pretrained:acgan-narrow", "pretrained:acgan-fast", "pretrained:acgan"])

@@ -86,16 +86,28 @@ def config_is_generator(config) -> bool:
 
 def generator_models() -> list[GeneratorModel]:
     """The packaged configs that train a generator, each with the shipped checkpoints it trains: the config with
-    the same objective and nets as the training config a checkpoint records (its name is not kept), else the
-    config named after its objective (a checkpoint trained with a layer on top, as a distillation round is)."""
+    the same objective and nets as the training config a checkpoint records (its name is not kept), else (a
+    checkpoint trained with a layer on top, as a distillation round is) the config of its objective and data, else
+    one that trains the same net on the same data (a distilled colour flow is listed under flow-colour: it draws
+    what flow-colour draws), else the config named after its objective."""
     from fashiongan.train.config import load_config, packaged_configs  # the training layer imports this module's users
 
     configs = {name: config for name in packaged_configs() if config_is_generator(config := load_config(name))}
+
+    def arch(nets: dict, model: str) -> str | None:
+        return nets.get(objectives.get(model).main, {}).get("arch")
+
     trained_by = {}
     for source in shipped_generators():
         recorded = hub.read_config(source).get("train_config", {})
-        same = [name for name, config in configs.items() if (recorded.get("model"), recorded.get("nets")) == (config.model, config.nets)]
-        trained_by[source] = same or [recorded.get("model")]
+        model, nets, data = recorded.get("model"), recorded.get("nets", {}), recorded.get("data")
+        candidates = (
+            [name for name, config in configs.items() if (model, nets) == (config.model, config.nets)],
+            [name for name, config in configs.items() if (model, data) == (config.model, config.data)],
+            [name for name, config in configs.items()
+             if data == config.data and arch(nets, model) == arch(config.nets, config.model)],
+        )
+        trained_by[source] = next((names for names in candidates if names), [model])
     found = []
     for name, config in configs.items():
         objective = objectives.get(config.model)
