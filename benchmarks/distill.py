@@ -1,14 +1,17 @@
 """Few-step flow sampling by progressive distillation, for BENCHMARKS.md: rounds that each halve a flow teacher's
 steps (8 -> 4 -> 2 -> 1), every student scored beside the teacher sampled at the same steps without distillation.
 
-Each round is `fashiongan train --model flow-distill --teacher PREVIOUS --steps S` (S training steps, one thread)
-with the student's sampling steps set by a config layer. Every student is scored on --n samples by the evaluator
+Each round is `fashiongan train --model flow-distill --teacher PREVIOUS --steps S` (S training steps, one thread;
+`--model` another packaged distillation config, `--minutes` a budget in minutes) with the student's sampling steps
+set by a config layer. Every student is scored on --n samples by the evaluator
 at its own steps (benchmarks/flow.py's `point`: one thread, images/s of that sampling); the undistilled teacher at
 each student's steps (at its own guidance) is the baseline a round must beat. A colour or attribute teacher's
 students are scored by the colour judge, colour accuracy included, and learn on the teacher's data. Two-thread speed is
 benchmarks/sampling.py's, measured on a quiet machine.
 
     python benchmarks/distill.py --teacher pretrained:flow --rounds 4,2,1 --train-steps 400
+    python benchmarks/distill.py --model flow-fast-narrow --teacher pretrained:flow-fast --rounds 1 --minutes 87 \
+        --out runs/bench/distill-narrow16 --block flow-fast-narrow --no-baselines   # a fresh 16-wide student
 """
 
 from __future__ import annotations
@@ -31,19 +34,21 @@ from machine import describe
 from runs import ROOT, fill_block
 
 
-def distil(teacher: str, steps: int, train_steps: int, out: Path, guidance: float | None = None) -> Path:
-    """One round: a student of ``steps`` Euler steps from ``teacher`` (sampled at ``guidance``, if given, for the
-    targets), trained for ``train_steps`` on one thread."""
+def distil(model: str, teacher: str, steps: int, budget: tuple[str, float], out: Path,
+           guidance: float | None = None) -> Path:
+    """One round of the packaged distillation config ``model``: a student of ``steps`` Euler steps from ``teacher``
+    (sampled at ``guidance``, if given, for the targets), trained on one thread for ``budget`` (steps or minutes)."""
     if (out / "config.json").is_file():
-        if hub.read_config(out)["training"]["step"] < train_steps:
+        training = hub.read_config(out)["training"]
+        if (training["step"], training["seconds"] / 60)[budget[0] == "minutes"] < 0.99 * budget[1]:
             raise SystemExit(f"{out} holds an unfinished round: resume it (fashiongan train --resume {out}) or remove it")
         print(f"{out} exists: kept", flush=True)
         return out
     with tempfile.NamedTemporaryFile("w", suffix=".yaml", delete=False) as layer:
         nets = {"generator": {"kwargs": {"steps": steps}}, **({"teacher": {"kwargs": {"guidance": guidance}}} if guidance else {})}
         yaml.safe_dump({"nets": nets, "train": {"track_fid": None}}, layer)
-    command = [sys.executable, "-m", "fashiongan", "train", "--model", "flow-distill", "--teacher", teacher, "--config",
-               layer.name, "--steps", str(train_steps), "--threads", "1", "--seed", "0", "--out", str(out), "--quiet"]
+    command = [sys.executable, "-m", "fashiongan", "train", "--model", model, "--teacher", teacher, "--config",
+               layer.name, f"--{budget[0]}", f"{budget[1]:g}", "--threads", "1", "--seed", "0", "--out", str(out), "--quiet"]
     print(" ".join(command[2:]), flush=True)
     subprocess.run(command, cwd=ROOT, check=True)
     return out
@@ -67,7 +72,10 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--teacher", required=True, help="the flow checkpoint to distil")
     parser.add_argument("--rounds", default="4,2,1", help="the student's steps after each round")
+    parser.add_argument("--model", default="flow-distill", help="the packaged distillation config (flow-fast-narrow: a "
+                        "fresh 16-wide student)")
     parser.add_argument("--train-steps", type=int, default=600, help="training steps per round")
+    parser.add_argument("--minutes", type=float, help="training minutes per round, instead of --train-steps")
     parser.add_argument("--guidance", type=float, help="the first teacher's guidance scale [default: its own]; later "
                         "teachers are students, whose guidance is baked in")
     parser.add_argument("--n", type=int, default=10_000, help="samples scored per row")
@@ -80,8 +88,10 @@ def main() -> None:
     saved = hub.read_config(args.teacher)
     guided = args.guidance or float(saved["nets"][saved["main"]]["kwargs"]["guidance"])
     students, teacher = [], args.teacher
+    budget = ("minutes", args.minutes) if args.minutes else ("steps", args.train_steps)
     for steps in rounds:  # train every round first: scoring is the slow part
-        teacher = str(distil(teacher, steps, args.train_steps, out / f"progressive-{steps}", None if students else args.guidance))
+        teacher = str(distil(args.model, teacher, steps, budget, out / f"progressive-{steps}",
+                             None if students else args.guidance))
         students.append(teacher)
     rows, minutes = [], 0.0
     for i, (student, steps) in enumerate(zip(students, rounds), 1):

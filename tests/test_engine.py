@@ -339,7 +339,7 @@ def test_models_lists_the_generators_found_from_the_packaged_configs() -> None:
     rows = {row["name"]: row for row in json.loads(result.output)}
     expected = {"gan", "dcgan", "cgan", "acgan", "acgan-small", "acgan-fast", "acgan-narrow", "acgan-catalogue", "projgan", "projgan-fast", "infogan",
                 "wgan", "wgan-gp", "lsgan", "dragan", "began", "ebgan", "acgan-colour", "acgan-colour-narrow", "dcgan-color64",
-                "vae-source", "cvae", "flow", "flow-colour", "flow-attributes", "flow-distill", "flow-narrow"}
+                "vae-source", "cvae", "flow", "flow-colour", "flow-attributes", "flow-distill", "flow-fast-narrow", "flow-narrow"}
     assert set(rows) == expected  # the classifier configs (cnn, mlp, evaluator) are not generators
     from fashiongan import objectives
 

@@ -239,6 +239,27 @@ def test_a_distilled_student_draws_in_half_the_steps_what_its_guided_teacher_dra
         sampling.sample(student, n=2, label=0, guidance=2.0)
 
 
+def test_a_fresh_narrower_student_learns_its_teachers_walk_in_one_step(tiny_data: Path, teacher: Path,
+                                                                      tmp_path: Path) -> None:
+    """flow-fast-narrow: the student takes its teacher's architecture and conditions (`like: teacher`) at its own
+    width, from scratch (weights of another width do not fit), and learns where the guided teacher's walk lands."""
+    config = load_config("flow-fast-narrow", overrides={
+        "nets": {"teacher": {"init": str(teacher)}, "generator": {"kwargs": {"width": 4}}},
+        "data": {"data_dir": str(tiny_data), "limit": 256},
+        "train": {"batch_size": 32, "steps": 150, "track_fid": None, "samples": False}})
+    assert "init" not in config.nets["generator"]
+    fit(config, tmp_path / "student", progress=False)
+    student, taught = sampling.load_generator(tmp_path / "student"), sampling.load_generator(teacher)
+    assert (student.stem.out_channels, student.steps, taught.stem.out_channels) == (4, 1, 8)
+    assert declared(tmp_path / "student").conditions.classes == declared(teacher).conditions.classes
+    target = sampling.sample(taught, n=40, seed=5).images.astype(float)
+    fresh = nets.build("flow_unet", **config.nets["generator"]["kwargs"]).eval()  # the student at step 0
+    fresh.declaration = student.declaration
+    before = np.abs(sampling.sample(fresh, n=40, seed=5).images - target).mean()
+    after = np.abs(sampling.sample(student, n=40, seed=5).images - target).mean()
+    assert after < 0.6 * before, (after, before)
+
+
 def test_resume_of_a_distillation_run_matches_an_uninterrupted_run(tiny_data: Path, teacher: Path, tmp_path: Path,
                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
     from test_engine import crash_and_resume
@@ -253,7 +274,9 @@ def test_a_student_learns_on_its_teachers_data(teacher: Path, tmp_path: Path) ->
     result = CliRunner().invoke(app, ["train", "--model", "flow-distill", "--teacher", str(teacher), "--steps", "2",
                                       "--batch-size", "8", "--out", str(tmp_path / "student"), "--quiet"])
     assert result.exit_code == 0, result.output
-    assert hub.read_config(tmp_path / "student")["train_config"]["data"] == hub.read_config(teacher)["train_config"]["data"]
+    saved = hub.read_config(tmp_path / "student")["train_config"]
+    assert saved["data"] == hub.read_config(teacher)["train_config"]["data"]
+    assert saved["nets"]["generator"]["init"] == saved["nets"]["teacher"]["init"] == str(teacher)  # `init: teacher`
 
 
 def test_distillation_needs_a_flow_teacher_and_an_euler_student(tiny_data: Path, teacher: Path, tmp_path: Path) -> None:
@@ -271,5 +294,7 @@ def test_distillation_needs_a_flow_teacher_and_an_euler_student(tiny_data: Path,
     with pytest.raises(FashionGANError, match="student's 3 steps .* must divide its teacher's 4"):
         load_config("flow-distill", overrides={"nets": {"generator": {"init": str(teacher), "kwargs": {"steps": 3}},
                                                         "teacher": {"init": str(teacher)}}})
+    with pytest.raises(FashionGANError, match="nets.generator.like names another net of this config .*not 'judge'"):
+        load_config("flow-fast-narrow", overrides={"nets": {"generator": {"like": "judge"}}})
     with pytest.raises(FashionGANError, match="nets.teacher starts from a checkpoint and none is named"):
         load_config("flow-distill", overrides={"nets": {"teacher": {"init": None}}})

@@ -67,7 +67,7 @@ def test_conditional_labels_by_name_index_list_or_cycling(cgan: Path) -> None:
 
 def test_bad_requests_are_one_line_errors(dcgan: Path, cgan: Path) -> None:
     with pytest.raises(FashionGANError, match=r"unconditional, so it takes no label; conditional models: acgan, acgan-catalogue, acgan-colour, "
-                       r"acgan-colour-narrow, acgan-fast, acgan-narrow, acgan-small, cgan, flow, flow-colour, flow-distill, flow-narrow, infogan, projgan, projgan-fast "
+                       r"acgan-colour-narrow, acgan-fast, acgan-narrow, acgan-small, cgan, flow, flow-colour, flow-distill, flow-fast-narrow, flow-narrow, infogan, projgan, projgan-fast "
                        r"\(ready to sample: pretrained:acgan, pretrained:acgan-colour, pretrained:acgan-fast, pretrained:acgan-narrow, pretrained:flow, pretrained:flow-colour, pretrained:flow-fast\)"):
         sampling.sample(dcgan, n=2, label="bag")
     with pytest.raises(FashionGANError, match="this model has no class 'scarf'; its classes: T-shirt/top, Trouser"):

@@ -26,6 +26,7 @@ from fashiongan.data.datasets import conditions
 from fashiongan.data.transforms import to_uint8
 from fashiongan.declaration import DRAWS, Declaration, declaration, shipped
 from fashiongan.errors import CheckpointError, FashionGANError
+from fashiongan.nets.flow import SAMPLING
 from fashiongan.train.fitting import takes
 
 MAX_SAMPLES = 10_000  # per call; the CLI caps larger requests and says so
@@ -87,9 +88,10 @@ def config_is_generator(config) -> bool:
 def generator_models() -> list[GeneratorModel]:
     """The packaged configs that train a generator, each with the shipped checkpoints it trains: the config with
     the same objective and nets as the training config a checkpoint records (its name is not kept), else (a
-    checkpoint trained with a layer on top, as a distillation round is) the config of its objective and data, else
-    one that trains the same net on the same data (a distilled colour flow is listed under flow-colour: it draws
-    what flow-colour draws), else the config named after its objective."""
+    checkpoint trained with a layer on top, as a distillation round is) the config of its objective and data with
+    the same net (its sampling settings aside), else one that trains a net of its architecture on the same data (a
+    distilled colour flow is listed under flow-colour: it draws what flow-colour draws), else the config named after
+    its objective."""
     from fashiongan.train.config import load_config, packaged_configs  # the training layer imports this module's users
 
     configs = {name: config for name in packaged_configs() if config_is_generator(config := load_config(name))}
@@ -97,13 +99,18 @@ def generator_models() -> list[GeneratorModel]:
     def arch(nets: dict, model: str) -> str | None:
         return nets.get(objectives.get(model).main, {}).get("arch")
 
+    def net(nets: dict, model: str) -> tuple:
+        kwargs = nets.get(objectives.get(model).main, {}).get("kwargs", {})
+        return arch(nets, model), {k: v for k, v in kwargs.items() if k not in SAMPLING}
+
     trained_by = {}
     for source in shipped_generators():
         recorded = hub.read_config(source).get("train_config", {})
         model, nets, data = recorded.get("model"), recorded.get("nets", {}), recorded.get("data")
         candidates = (
             [name for name, config in configs.items() if (model, nets) == (config.model, config.nets)],
-            [name for name, config in configs.items() if (model, data) == (config.model, config.data)],
+            [name for name, config in configs.items()
+             if (model, data) == (config.model, config.data) and net(nets, model) == net(config.nets, config.model)],
             [name for name, config in configs.items()
              if data == config.data and arch(nets, model) == arch(config.nets, config.model)],
         )

@@ -79,7 +79,7 @@ def train(
     data: Optional[str] = typer.Option(None, "--data", help="Train on this instead of the config's data: a dataset (colored, attributes, ...), folder:DIR or styles:DIR; the nets take its channels, size and classes."),
     size: Optional[int] = typer.Option(None, "--size", help="Train at this many pixels a side (e.g. 32, 64, 128) [default: the data's; 64 for a folder or styles.csv]."),
     judge: Optional[str] = typer.Option(None, "--judge", help="Track FID (and keep best/) with this judge: a classifier trained on the same data (fashiongan classify train --data ...)."),
-    teacher: Optional[str] = typer.Option(None, "--teacher", help="flow-distill: the flow checkpoint to distil (a run or pretrained:NAME); the student starts from it and trains on its data unless --data says otherwise."),
+    teacher: Optional[str] = typer.Option(None, "--teacher", help="flow-distill: the flow checkpoint to distil (a run or pretrained:NAME); the student learns from it (starting from its weights unless the config says otherwise) on its data unless --data says otherwise."),
     device: Optional[str] = typer.Option(None, "--device", help="cpu, cuda or auto [default: the config's, auto]."),
     threads: Optional[int] = typer.Option(None, "--threads", help="CPU threads for PyTorch [default: one per core]; 1 is much faster for small nets when other jobs share the cores."),
     quiet: bool = typer.Option(False, "--quiet", help="No progress bar."),
@@ -99,7 +99,7 @@ def train(
     if size is not None:
         overrides.setdefault("data", {})["size"] = size
     if teacher is not None:
-        overrides["nets"] = {"teacher": {"init": teacher}, "generator": {"init": teacher}}
+        overrides["nets"] = {"teacher": {"init": teacher}}
         if data is None:  # the student learns on what its teacher learnt on (its conditions come from there)
             overrides["data"] = {**hub.read_config(teacher).get("train_config", {}).get("data", {}), **overrides.get("data", {})}
     if threads is not None:

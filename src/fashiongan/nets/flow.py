@@ -28,6 +28,7 @@ from fashiongan.nets.gan import Generator
 from fashiongan.nets.registry import register
 
 SOLVERS = ("euler", "heun")
+SAMPLING = ("steps", "solver", "guidance")  # settings of how it samples, not of the net: sampling may override them
 
 
 class _Block(nn.Module):
@@ -75,7 +76,7 @@ class FlowUNet(Attributed, Generator):
         self.down1, self.down2 = _Block(width, width, emb), _Block(width, 2 * width, emb)
         self.middle = _Block(2 * width, 2 * width, emb)
         self.up2, self.up1 = _Block(4 * width, width, emb), _Block(2 * width, width, emb)
-        self.out = nn.Sequential(nn.GroupNorm(8, width), nn.SiLU(), nn.Conv2d(width, channels, 3, padding=1))
+        self.out = nn.Sequential(nn.GroupNorm(min(8, width), width), nn.SiLU(), nn.Conv2d(width, channels, 3, padding=1))
         nn.init.zeros_(self.out[-1].weight)
         nn.init.zeros_(self.out[-1].bias)
 

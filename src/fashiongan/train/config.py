@@ -108,22 +108,35 @@ def load_config(
     objectives.get(settings["model"])
     if data is not None:
         settings["data"] = with_source(settings["data"], data)
-    settings["nets"] = {role: _initialised(role, spec) for role, spec in settings["nets"].items()}
+    nets = settings["nets"]
+    settings["nets"] = {role: _initialised(role, spec, nets) for role, spec in nets.items()}
     config = TrainConfig(**settings)
     config = fit_nets(config, conditions(config.data))
     validate(config)
     return config
 
 
-def _initialised(role: str, spec: Any) -> Any:
-    """A net spec that starts from a checkpoint's weights (``init``: a run or pretrained:NAME; its sampling net)
-    with that net's architecture and settings under the spec's own ``kwargs``, so the weights fit (the Trainer
-    loads them)."""
+def _initialised(role: str, spec: Any, nets: Mapping[str, Any]) -> Any:
+    """A net spec that starts from a checkpoint's weights (``init``: a run, pretrained:NAME, or another role's
+    ``init`` by the role's name; its sampling net) with that net's architecture and settings under the spec's own
+    ``kwargs``, so the weights fit (the Trainer loads them); or (``like``: a role) a fresh net of that role's
+    architecture and settings under its own kwargs: a distillation student of another width than its teacher."""
     from fashiongan import hub  # hub imports the nets; keep this module light to import
 
-    if not isinstance(spec, Mapping) or "init" not in spec:
+    if not isinstance(spec, Mapping) or not {"init", "like"} & set(spec):
         return spec
+    if "like" in spec:
+        if spec["like"] not in nets or spec["like"] == role:
+            raise FashionGANError(f"nets.{role}.like names another net of this config ({', '.join(nets)}), "
+                                  f"not {spec['like']!r}")
+        model = _initialised(spec["like"], nets[spec["like"]], nets)
+        own = {k: v for k, v in spec.items() if k != "like"}
+        return _initialised(role, {**own, "arch": model["arch"], "kwargs": {**model.get("kwargs", {}),
+                                                                            **spec.get("kwargs", {})}}, nets)
     source = spec["init"]
+    if source in nets and source != role:  # another role's checkpoint (a missing one is an error naming that role)
+        resolved = _initialised(source, nets[source], nets)
+        source = resolved.get("init") if isinstance(resolved, Mapping) else None
     if source is None:
         raise FashionGANError(f"nets.{role} starts from a checkpoint and none is named: pass --teacher CHECKPOINT "
                               f"(a flow run, or pretrained:NAME) or set nets.{role}.init")
