@@ -3,7 +3,8 @@
 Times `fashiongan.sampling.sample` as the web app and `fashiongan sample` call it (10,000 images per call,
 uint8 out), the median of ``--repeats`` calls after one warm-up, at each thread count asked. Each row also
 times the same generator with its weights in PyTorch's default (NCHW) layout instead of the channels-last one
-`load_generator` gives it, the two layouts taking turns, so the ratio says what the layout buys here.
+`load_generator` gives it, and sampling in bfloat16 (`--precision bfloat16`), the variants taking turns, so the
+ratios say what the layout and the precision buy here.
 
     python benchmarks/sampling.py                    # threads 1 and 2, every shipped generator
     python benchmarks/sampling.py --threads 2 --json  # print the records only
@@ -28,22 +29,27 @@ from machine import describe  # benchmarks/machine.py and runs.py, beside this s
 from runs import fill_block
 
 
-LAYOUTS = {"channels_last": torch.channels_last, "nchw": torch.contiguous_format}
+VARIANTS = {  # name: (weight layout, sampling precision); the first is what `fashiongan sample` does by default
+    "channels_last": (torch.channels_last, "float32"),
+    "nchw": (torch.contiguous_format, "float32"),
+    "bfloat16": (torch.channels_last, "bfloat16"),
+}
 
 
 def images_per_s(net: torch.nn.Module, n: int, repeats: int) -> dict[str, float]:
-    """Images/s of ``net`` in each layout: the median of ``repeats`` calls, the layouts taking turns to go
+    """Images/s of ``net`` in each variant: the median of ``repeats`` calls, the variants taking turns to go
     first (whichever was timed second ran up to 10% faster when each was timed in one block)."""
-    times: dict[str, list[float]] = {layout: [] for layout in LAYOUTS}
-    for layout, memory_format in LAYOUTS.items():
-        sampling.sample(net.to(memory_format=memory_format), n)
+    times: dict[str, list[float]] = {variant: [] for variant in VARIANTS}
+    for memory_format, precision in VARIANTS.values():
+        sampling.sample(net.to(memory_format=memory_format), n, precision=precision)
     for i in range(repeats):
-        for layout in (list(LAYOUTS) if i % 2 == 0 else list(reversed(LAYOUTS))):
-            net.to(memory_format=LAYOUTS[layout])
+        for variant in (list(VARIANTS) if i % 2 == 0 else list(reversed(VARIANTS))):
+            memory_format, precision = VARIANTS[variant]
+            net.to(memory_format=memory_format)
             start = time.perf_counter()
-            sampling.sample(net, n)
-            times[layout].append(time.perf_counter() - start)
-    return {layout: n / statistics.median(spent) for layout, spent in times.items()}
+            sampling.sample(net, n, precision=precision)
+            times[variant].append(time.perf_counter() - start)
+    return {variant: n / statistics.median(spent) for variant, spent in times.items()}
 
 
 def measure(name: str, threads: int, n: int, repeats: int, command: str) -> dict:
@@ -51,18 +57,19 @@ def measure(name: str, threads: int, n: int, repeats: int, command: str) -> dict
     speed = images_per_s(sampling.load_generator(name), n, repeats)
     return {
         "generator": name, "threads": threads, "images_per_s": round(speed["channels_last"]),
-        "nchw_images_per_s": round(speed["nchw"]), "n": n, "repeats": repeats, "machine": describe(),
-        "date": datetime.date.today().isoformat(), "command": command,
+        "nchw_images_per_s": round(speed["nchw"]), "bfloat16_images_per_s": round(speed["bfloat16"]), "n": n,
+        "repeats": repeats, "machine": describe(), "date": datetime.date.today().isoformat(), "command": command,
     }
 
 
 def table(records: list[dict]) -> str:
-    rows = ["| generator | threads | images/s | NCHW weights, images/s | ratio | command | machine | date |",
-            "|---|---:|---:|---:|---:|---|---|---|"]
+    rows = ["| generator | threads | images/s | NCHW weights, images/s | ratio | bfloat16, images/s | ratio | command | machine | date |",
+            "|---|---:|---:|---:|---:|---:|---:|---|---|---|"]
     for r in records:
         rows.append(
             f"| `{r['generator']}` | {r['threads']} | {r['images_per_s']:,} | {r['nchw_images_per_s']:,} | "
-            f"{r['images_per_s'] / r['nchw_images_per_s']:.2f}x | `{r['command']}` | {r['machine']} | {r['date']} |")
+            f"{r['images_per_s'] / r['nchw_images_per_s']:.2f}x | {r['bfloat16_images_per_s']:,} | "
+            f"{r['bfloat16_images_per_s'] / r['images_per_s']:.2f}x | `{r['command']}` | {r['machine']} | {r['date']} |")
     return "\n".join(rows)
 
 

@@ -176,6 +176,29 @@ def test_loaded_generators_sample_channels_last_with_the_images_of_the_default_l
     assert np.abs(fast - plain).max() <= 1 and (fast != plain).mean() < 1e-3
 
 
+@pytest.mark.parametrize("source", ["pretrained:flow-fast", "pretrained:acgan-colour"])
+def test_bfloat16_sampling_runs_in_bfloat16_and_draws_the_float32_images_to_within_a_few_grey_levels(source: str) -> None:
+    net = sampling.load_generator(source)
+    exact = sampling.sample(net, n=100, seed=3)
+    fast = sampling.sample(net, n=100, seed=3, precision="bfloat16")
+    difference = np.abs(fast.images.astype(int) - exact.images.astype(int))
+    assert np.array_equal(fast.labels, exact.labels) and np.array_equal(fast.colours, exact.colours)
+    assert difference.max() > 0  # the arithmetic did change
+    assert difference.mean() < 1.0 and (difference > 4).mean() < 0.01
+    assert next(net.parameters()).dtype == torch.float32  # the weights stay float32
+
+
+def test_an_unknown_precision_is_a_one_line_error(tmp_path: Path) -> None:
+    result = runner.invoke(app, ["sample", "-c", "pretrained:flow-fast", "--precision", "half", "--out", str(tmp_path / "x.png")])
+    assert result.exit_code == 1 and "precision must be one of float32, bfloat16, got 'half'" in result.output
+    assert not (tmp_path / "x.png").exists()
+    result = runner.invoke(app, ["sample", "-c", "pretrained:cvae", "--reconstruct", "--precision", "bfloat16",
+                                 "--out", str(tmp_path / "x.png")])
+    assert result.exit_code == 1 and "--interpolate and --reconstruct run in float32" in result.output
+    result = runner.invoke(app, ["evaluate", "--floor", "--precision", "bfloat16"])
+    assert result.exit_code == 1 and "pass it with --checkpoint" in result.output
+
+
 def test_resize_uses_nearest_for_whole_multiples_and_bicubic_otherwise() -> None:
     images = np.random.default_rng(0).integers(0, 256, (2, 28, 28), dtype=np.uint8)
     doubled = sampling.resize(images, 56)

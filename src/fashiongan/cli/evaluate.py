@@ -59,6 +59,7 @@ def evaluate(
     ),
     steps: Optional[int] = typer.Option(None, "--steps", help="Flow models: ODE steps to sample with [default: the checkpoint's]."),
     guidance: Optional[float] = typer.Option(None, "--guidance", help="Flow models: guidance scale to sample with [default: the checkpoint's]."),
+    precision: str = typer.Option("float32", "--precision", help="Sample in float32 or bfloat16 (see `fashiongan sample --help`)."),
 ) -> None:
     """FID, KID, precision/recall, Inception-style score, label and colour accuracy, all measured by one judge."""
     from fashiongan.metrics import evaluate_images, floor, judge_for, load_images, load_judge  # torchmetrics: only when scoring
@@ -69,6 +70,8 @@ def evaluate(
         raise FashionGANError("score either --checkpoint or --images, not both")
     if checkpoint is None and images is None and not show_floor:
         raise FashionGANError("nothing to score: pass --checkpoint DIR, --images PATH (PNG folder or .npz), or --floor")
+    if precision != "float32" and checkpoint is None:
+        raise FashionGANError("--precision sets how a generator samples: pass it with --checkpoint")
     kind = declared(checkpoint).kind if checkpoint is not None else None
     if (steps, guidance) != (None, None) and (checkpoint is None or not declared(checkpoint).integrates):
         raise FashionGANError("--steps and --guidance set how a flow model samples: pass them with a flow checkpoint")
@@ -83,7 +86,7 @@ def evaluate(
     if checkpoint is not None:
         n = min(n, sampling.MAX_SAMPLES)
         judge = judge or judge_of(checkpoint)
-        pixels, labels, colours = generated(checkpoint, n, seed, steps, guidance)
+        pixels, labels, colours = generated(checkpoint, n, seed, steps, guidance, precision)
     judge_net = load_judge(judge or judge_for(channels_of(pixels) if pixels is not None else 1))
     if checkpoint is not None:
         judges.check_fits(judge_conditions(judge_net), declared(checkpoint).conditions, judge)
@@ -122,14 +125,16 @@ def judge_of(checkpoint: str) -> str:
         raise FashionGANError(f"{checkpoint}: {exc}") from None
 
 
-def generated(checkpoint: str, n: int, seed: int, steps: int | None = None, guidance: float | None = None) -> tuple[Any, Any, Any]:
+def generated(checkpoint: str, n: int, seed: int, steps: int | None = None, guidance: float | None = None,
+              precision: str = "float32") -> tuple[Any, Any, Any]:
     """``n`` images from a generator checkpoint with the class (and colour) each was asked for, or None:
     conditional models cycle through their classes; colour models draw each item's colour from its
     class's prior (``auto``), as the judge's real set does, so FID compares like with like. A flow model samples
-    with ``steps`` and ``guidance`` when given."""
+    with ``steps`` and ``guidance`` when given; every generator in ``precision`` (sampling.PRECISIONS)."""
     net = sampling.load_generator(checkpoint)
     colour = "auto" if sampling.offers(net).colours is not None else None
-    samples = sampling.sample(net, n=n, seed=seed, colour=colour, steps=steps, guidance=guidance)
+    samples = sampling.sample(net, n=n, seed=seed, colour=colour, steps=steps, guidance=guidance,
+                             precision=precision)
     return samples.images, samples.labels, samples.colours
 
 
