@@ -32,7 +32,7 @@ from fashiongan.train.fitting import takes
 MAX_SAMPLES = 10_000  # per call; the CLI caps larger requests and says so
 MAX_STEPS, MAX_GUIDANCE = 256, 10.0  # a flow model's sampling settings
 PRECISIONS = ("float32", "bfloat16")  # bfloat16: the net runs under autocast, the same scores at 1.25x the images/s
-# of a GAN, 1.04-1.15x of a one-step flow, on a CPU with AVX-512 BF16 (BENCHMARKS.md, "Sampling in bfloat16")
+# of a GAN, 1.04x of a one-step flow, on a CPU with AVX-512 BF16 (BENCHMARKS.md, "Sampling in bfloat16")
 CHUNK = 128  # images generated per forward pass: a flow U-Net makes 1.3x the images/s of 500 (its activations stay
 # in cache); the GANs and VAEs are indifferent
 
