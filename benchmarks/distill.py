@@ -19,6 +19,7 @@ from __future__ import annotations
 import argparse
 import datetime
 import shlex
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -35,9 +36,10 @@ from runs import ROOT, fill_block
 
 
 def distil(model: str, teacher: str, steps: int, budget: tuple[str, float], out: Path,
-           guidance: float | None = None) -> Path:
+           guidance: float | None = None, reuse: int | None = None, seed: int = 0) -> Path:
     """One round of the packaged distillation config ``model``: a student of ``steps`` Euler steps from ``teacher``
-    (sampled at ``guidance``, if given, for the targets), trained on one thread for ``budget`` (steps or minutes)."""
+    (sampled at ``guidance``, if given, for the targets), trained on one thread from ``seed`` for ``budget`` (steps
+    or minutes), each teacher pair teaching ``reuse`` times on average (objective.reuse; None: the config's)."""
     if (out / "config.json").is_file():
         training = hub.read_config(out)["training"]
         if (training["step"], training["seconds"] / 60)[budget[0] == "minutes"] < 0.99 * budget[1]:
@@ -46,17 +48,17 @@ def distil(model: str, teacher: str, steps: int, budget: tuple[str, float], out:
         return out
     with tempfile.NamedTemporaryFile("w", suffix=".yaml", delete=False) as layer:
         nets = {"generator": {"kwargs": {"steps": steps}}, **({"teacher": {"kwargs": {"guidance": guidance}}} if guidance else {})}
-        yaml.safe_dump({"nets": nets, "train": {"track_fid": None}}, layer)
+        objective = {} if reuse is None else {"objective": {"reuse": reuse}}
+        yaml.safe_dump({"nets": nets, **objective, "train": {"track_fid": None}}, layer)
     command = [sys.executable, "-m", "fashiongan", "train", "--model", model, "--teacher", teacher, "--config",
-               layer.name, f"--{budget[0]}", f"{budget[1]:g}", "--threads", "1", "--seed", "0", "--out", str(out), "--quiet"]
+               layer.name, f"--{budget[0]}", f"{budget[1]:g}", "--threads", "1", "--seed", str(seed), "--out", str(out), "--quiet"]
     print(" ".join(command[2:]), flush=True)
     subprocess.run(command, cwd=ROOT, check=True)
     return out
 
 
-def row(arm: str, minutes: str, source: str, steps: int, guidance: float, n: int) -> str:
-    """A table row: ``source`` sampled at ``steps`` and ``guidance``, scored and timed."""
-    r = point(source, n, steps, guidance)
+def row(arm: str, minutes: str, steps: int, guidance: float, r: dict) -> str:
+    """A table row of ``point``'s scores ``r`` for a sampler of ``steps`` at ``guidance``."""
     lowest = r["lowest"]
     evaluations = steps * (1 if guidance == 1.0 else 2)
     colour = "" if r["colour"] is None else (f" {r['colour']:.1%} | {r['lowest_colour'].get('name')} "
@@ -68,6 +70,18 @@ def row(arm: str, minutes: str, source: str, steps: int, guidance: float, n: int
     return line
 
 
+def median(results: list[dict]) -> dict:
+    """Each score's median over ``results`` (seeds of one arm); a lowest condition's, whichever condition it was."""
+    def mid(values: list[float]) -> float:
+        return float(statistics.median(values))
+
+    lowest = {key: {"name": "median", "accuracy": mid([r[key].get("accuracy", 0) for r in results])}
+              for key in ("lowest", "lowest_colour")}
+    numbers = {key: mid([r[key] for r in results]) for key in ("fid", "kid", "precision", "recall", "label", "rate")}
+    colour = None if results[0]["colour"] is None else mid([r["colour"] for r in results])
+    return {**numbers, **lowest, "colour": colour}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--teacher", required=True, help="the flow checkpoint to distil")
@@ -76,6 +90,9 @@ def main() -> None:
                         "fresh 16-wide student)")
     parser.add_argument("--train-steps", type=int, default=600, help="training steps per round")
     parser.add_argument("--minutes", type=float, help="training minutes per round, instead of --train-steps")
+    parser.add_argument("--reuse", type=int, help="how many times each teacher pair teaches, on average "
+                        "(objective.reuse: the teacher walks 1/R of each batch) [default: the config's]")
+    parser.add_argument("--seeds", default="0", help="training seeds, comma-separated: a row each and their median")
     parser.add_argument("--guidance", type=float, help="the first teacher's guidance scale [default: its own]; later "
                         "teachers are students, whose guidance is baked in")
     parser.add_argument("--n", type=int, default=10_000, help="samples scored per row")
@@ -87,17 +104,28 @@ def main() -> None:
     out, rounds = ROOT / args.out, [int(s) for s in args.rounds.split(",")]
     saved = hub.read_config(args.teacher)
     guided = args.guidance or float(saved["nets"][saved["main"]]["kwargs"]["guidance"])
-    students, teacher = [], args.teacher
     budget = ("minutes", args.minutes) if args.minutes else ("steps", args.train_steps)
-    for steps in rounds:  # train every round first: scoring is the slow part
-        teacher = str(distil(args.model, teacher, steps, budget, out / f"progressive-{steps}",
-                             None if students else args.guidance))
-        students.append(teacher)
-    rows, minutes = [], 0.0
-    for i, (student, steps) in enumerate(zip(students, rounds), 1):
-        minutes += hub.read_config(student)["training"]["seconds"] / 60
-        rows.append(row(f"distilled, round {i}", f"{minutes:.0f}", student, steps, 1.0, args.n))
-    rows += [] if args.no_baselines else [row("teacher, undistilled", "—", args.teacher, steps, guided, args.n) for steps in rounds]
+    seeds = [int(seed) for seed in args.seeds.split(",")]
+    students: dict[int, list[str]] = {}
+    for seed in seeds:  # train every round first: scoring is the slow part
+        teacher = args.teacher
+        for steps in rounds:
+            where = out / (f"progressive-{steps}" + (f"-seed{seed}" if seed else ""))
+            teacher = str(distil(args.model, teacher, steps, budget, where, None if seed in students else args.guidance,
+                                 args.reuse, seed))
+            students.setdefault(seed, []).append(teacher)
+    rows = []
+    for i, steps in enumerate(rounds, 1):
+        results = []
+        for seed in seeds:
+            minutes = sum(hub.read_config(student)["training"]["seconds"] / 60 for student in students[seed][:i])
+            results.append(point(students[seed][i - 1], args.n, steps, 1.0))
+            rows.append(row(f"distilled, round {i}" + (f", seed {seed}" if len(seeds) > 1 else ""), f"{minutes:.0f}",
+                            steps, 1.0, results[-1]))
+        if len(seeds) > 1:
+            rows.append(row(f"distilled, round {i}, median of {len(seeds)} seeds", f"{minutes:.0f}", steps, 1.0, median(results)))
+    rows += [] if args.no_baselines else [row("teacher, undistilled", "—", steps, guided, point(args.teacher, args.n, steps, guided))
+                                          for steps in rounds]
     command = " ".join(["python benchmarks/distill.py", *(shlex.quote(a) for a in sys.argv[1:])])
     colours = judge_of(args.teacher) == COLOUR_JUDGE  # a colour or attribute teacher: its judge reads colours too
     body = "\n".join([

@@ -239,12 +239,14 @@ def test_a_distilled_student_draws_in_half_the_steps_what_its_guided_teacher_dra
         sampling.sample(student, n=2, label=0, guidance=2.0)
 
 
+@pytest.mark.parametrize("reuse", [1, 4])
 def test_a_fresh_narrower_student_learns_its_teachers_walk_in_one_step(tiny_data: Path, teacher: Path,
-                                                                      tmp_path: Path) -> None:
+                                                                      tmp_path: Path, reuse: int) -> None:
     """flow-fast-narrow: the student takes its teacher's architecture and conditions (`like: teacher`) at its own
-    width, from scratch (weights of another width do not fit), and learns where the guided teacher's walk lands."""
+    width, from scratch (weights of another width do not fit), and learns where the guided teacher's walk lands,
+    also when each teacher pair teaches four times (objective.reuse)."""
     config = load_config("flow-fast-narrow", overrides={
-        "nets": {"teacher": {"init": str(teacher)}, "generator": {"kwargs": {"width": 4}}},
+        "nets": {"teacher": {"init": str(teacher)}, "generator": {"kwargs": {"width": 4}}}, "objective": {"reuse": reuse},
         "data": {"data_dir": str(tiny_data), "limit": 256},
         "train": {"batch_size": 32, "steps": 150, "track_fid": None, "samples": False}})
     assert "init" not in config.nets["generator"]
@@ -260,12 +262,38 @@ def test_a_fresh_narrower_student_learns_its_teachers_walk_in_one_step(tiny_data
     assert after < 0.6 * before, (after, before)
 
 
+@pytest.mark.parametrize("reuse", [1, 4])
 def test_resume_of_a_distillation_run_matches_an_uninterrupted_run(tiny_data: Path, teacher: Path, tmp_path: Path,
-                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+                                                                  monkeypatch: pytest.MonkeyPatch, reuse: int) -> None:
+    """With reuse the bank of teacher pairs is in the checkpoint: the resumed run draws what the unbroken one did."""
     from test_engine import crash_and_resume
 
-    _, saved_at = crash_and_resume(_student(tiny_data, teacher, 8, checkpoint_every=3), tmp_path, monkeypatch, step=5, phase="S")
+    config = _student(tiny_data, teacher, 8, checkpoint_every=3)
+    config.objective["reuse"] = reuse
+    crashed, saved_at = crash_and_resume(config, tmp_path, monkeypatch, step=5, phase="S")
     assert saved_at == 3
+    bank = {k for k in hub.load_tensors(crashed / hub.TRAINING_FILE) if k.startswith("state.")}
+    assert bank == ({"state.path", "state.t", "state.labels", "state.goal"} if reuse > 1 else set())
+
+
+def test_reuse_walks_the_teacher_for_a_share_of_each_batch_and_draws_from_a_bank_of_its_pairs(teacher: Path) -> None:
+    from fashiongan.objectives import flow_distill
+
+    taught = sampling.load_generator(teacher)
+    walked: list[int] = []
+    step = taught.step
+    taught.step = lambda x, *args, **kwargs: walked.append(len(x)) or step(x, *args, **kwargs)
+    student = nets.build("flow_unet", num_classes=10, width=4, steps=2, solver="euler")
+    ctx = Context(step=0, hp={"reuse": 4}, state={}, seed=0, device=torch.device("cpu"))
+    batch = {"image": torch.rand(32, 1, 28, 28) * 2 - 1, "label": torch.arange(32) % 10}
+    for _ in range(20):  # 20 x 8 pairs, more than the bank's 4 batches of 32 hold
+        loss = flow_distill.loss({"generator": student, "teacher": taught}, batch, ctx)["loss"]
+        assert torch.isfinite(loss)
+    assert walked == [8] * 20 * 2  # a quarter of the batch, the teacher's 2 steps for each of the student's
+    assert {k: len(v) for k, v in ctx.state.items()} == dict.fromkeys(("path", "t", "labels", "goal"), 4 * 32)  # full: the oldest went
+    for bad in (0, 1.5, "2"):
+        with pytest.raises(FashionGANError, match="objective.reuse must be a positive whole number"):
+            flow_distill.OBJECTIVE.phases({"reuse": bad})
 
 
 def test_a_student_learns_on_its_teachers_data(teacher: Path, tmp_path: Path) -> None:
